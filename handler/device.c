@@ -1,0 +1,433 @@
+/* A TCMU device: /dev/uioN mapped whole, its command ring read on every wake-up, each command
+ * handed to the LUN's engine with its iovecs pointing into the data area (no bounce copy), each
+ * completion written back to the ring, and the kernel kicked once per loop iteration. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "device.h"
+#include "rdp.h"
+#include "ring.h"
+#include "tcmu-name.h"
+
+#define DEV_CMD_INLINE_IOV 32
+#define DEV_CMD_CHUNK 64
+#define DEV_TICK_MS 100
+
+struct dev_cmd {
+	struct rdp_cmd c;
+	struct rdp_dev *dev;
+	uint16_t cmd_id;
+	struct iovec iov_inline[DEV_CMD_INLINE_IOV];
+	struct iovec *iov_heap; /* only for commands with more iovecs than inline */
+	struct dev_cmd *next_free;
+};
+
+struct rdp_dev {
+	char *uio_name;
+	char *name; /* backstore name */
+	char *cfgdir;
+	uint32_t minor;
+	int fd;
+	uint8_t *map;
+	size_t map_size;
+	struct rdp_ring ring;
+	struct rdp_ring_cmd scratch;
+	struct rdp_lun *lun;
+	guint uio_source;
+	guint tick_source;
+	guint kick_source;
+	bool removed;
+	unsigned int inflight;
+	struct dev_cmd *free_cmds;
+	GPtrArray *chunks;
+	uint64_t kicks;
+};
+
+static void dev_free(struct rdp_dev *dev);
+
+static bool read_sysfs(const char *path, char **out, GError **err)
+{
+	g_autofree char *s = NULL;
+	if (!g_file_get_contents(path, &s, NULL, err))
+		return false;
+	*out = g_strstrip(g_steal_pointer(&s));
+	return true;
+}
+
+static bool read_sysfs_u64(const char *path, uint64_t *v, GError **err)
+{
+	g_autofree char *s = NULL;
+	if (!read_sysfs(path, &s, err))
+		return false;
+	char *end = NULL;
+	errno = 0;
+	*v = g_ascii_strtoull(s, &end, 0); /* uio map sizes are hex, configfs decimal */
+	if (errno || end == s || *end) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a number: '%s'", path, s);
+		return false;
+	}
+	return true;
+}
+
+/* configfs "info" holds "... Size: <bytes> ..." */
+static bool read_dev_size(const char *cfgdir, uint64_t *size, GError **err)
+{
+	g_autofree char *path = g_build_filename(cfgdir, "info", NULL);
+	g_autofree char *info = NULL;
+	if (!read_sysfs(path, &info, err))
+		return false;
+	const char *p = strstr(info, "Size: ");
+	char *end = NULL;
+	if (p)
+		*size = g_ascii_strtoull(p + 6, &end, 10);
+	if (!p || end == p + 6 || *size == 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: no Size: field", path);
+		return false;
+	}
+	return true;
+}
+
+/* ---- completions and kicks ---- */
+
+static gboolean dev_kick(gpointer data)
+{
+	struct rdp_dev *dev = data;
+	uint32_t one = 1;
+
+	dev->kick_source = 0;
+	if (rdp_ring_needs_kick(&dev->ring)) {
+		if (write(dev->fd, &one, sizeof(one)) != sizeof(one))
+			g_warning("%s: kick failed: %s", dev->name, g_strerror(errno));
+		rdp_ring_kicked(&dev->ring);
+		dev->kicks++;
+	}
+	if (dev->removed && dev->inflight == 0)
+		dev_free(dev);
+	return G_SOURCE_REMOVE;
+}
+
+/* Completions of one loop iteration share a kick: the idle runs after the other ready sources
+ * of the same priority, so it never starves them and never lags more than one iteration. */
+static void dev_schedule_kick(struct rdp_dev *dev)
+{
+	if (!dev->kick_source)
+		dev->kick_source = g_idle_add_full(G_PRIORITY_DEFAULT, dev_kick, dev, NULL);
+}
+
+static void dev_cmd_done(struct rdp_cmd *c)
+{
+	struct dev_cmd *dc = (struct dev_cmd *)c;
+	struct rdp_dev *dev = dc->dev;
+	uint32_t read_len = RDP_RING_NO_READ_LEN;
+
+	if (c->dir == RDP_DIR_FROM_DEV && c->resid > 0 && (size_t)c->resid < c->xfer_len)
+		read_len = (uint32_t)(c->xfer_len - (size_t)c->resid);
+	int rc = rdp_ring_complete(&dev->ring, dc->cmd_id, c->status, c->sense, c->sense_len,
+				   read_len);
+	if (rc < 0)
+		g_warning("%s: completing cmd %u: %s", dev->name, dc->cmd_id, g_strerror(-rc));
+	g_free(dc->iov_heap);
+	dc->iov_heap = NULL;
+	dc->next_free = dev->free_cmds;
+	dev->free_cmds = dc;
+	dev->inflight--;
+	dev_schedule_kick(dev);
+}
+
+static struct dev_cmd *dev_cmd_get(struct rdp_dev *dev)
+{
+	if (!dev->free_cmds) {
+		/* grow in chunks and keep them: steady state allocates nothing */
+		struct dev_cmd *chunk = g_new0(struct dev_cmd, DEV_CMD_CHUNK);
+		g_ptr_array_add(dev->chunks, chunk);
+		for (int i = 0; i < DEV_CMD_CHUNK; i++) {
+			chunk[i].dev = dev;
+			chunk[i].next_free = dev->free_cmds;
+			dev->free_cmds = &chunk[i];
+		}
+	}
+	struct dev_cmd *dc = dev->free_cmds;
+	dev->free_cmds = dc->next_free;
+	return dc;
+}
+
+/* ---- the ring ---- */
+
+static void dev_run_ring(struct rdp_dev *dev)
+{
+	struct rdp_ring_cmd *rc = &dev->scratch;
+
+	for (;;) {
+		int r = rdp_ring_next(&dev->ring, rc);
+		if (r == RDP_RING_EMPTY)
+			break;
+		if (r < 0) {
+			g_critical("%s: command ring broken (%s); no longer serving it", dev->name,
+				   dev->ring.broken ? dev->ring.broken : g_strerror(-r));
+			g_source_remove(dev->uio_source);
+			dev->uio_source = 0;
+			break;
+		}
+		if (r == RDP_RING_REJECTED) {
+			g_warning("%s: rejected ring entry cmd %u: %s", dev->name, rc->cmd_id,
+				  rc->reject);
+			dev_schedule_kick(dev);
+			continue;
+		}
+		struct dev_cmd *dc = dev_cmd_get(dev);
+		struct rdp_cmd *c = &dc->c;
+		dc->cmd_id = rc->cmd_id;
+		memcpy(c->cdb, rc->cdb, rc->cdb_len);
+		c->cdb_len = rc->cdb_len;
+		c->iov_cnt = rc->iov_cnt;
+		c->xfer_len = rc->xfer_len;
+		c->iov = dc->iov_inline;
+		if (rc->iov_cnt > DEV_CMD_INLINE_IOV)
+			c->iov = dc->iov_heap = g_new(struct iovec, rc->iov_cnt);
+		memcpy(c->iov, rc->iov, rc->iov_cnt * sizeof(struct iovec));
+		c->done = dev_cmd_done;
+		c->priv = dc;
+		dev->inflight++;
+		if (rc->xfer == RDP_RING_XFER_BIDI) {
+			/* no bidirectional command is passed through: XDWRITEREAD is obsolete */
+			rdp_lun_submit_error(dev->lun, c, 0x05, 0x20, 0x00);
+			continue;
+		}
+		rdp_lun_submit(dev->lun, c);
+	}
+}
+
+static gboolean dev_uio_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct rdp_dev *dev = data;
+	uint32_t events;
+
+	if (cond & (G_IO_ERR | G_IO_HUP | G_IO_NVAL)) {
+		g_warning("%s: uio device went away", dev->name);
+		dev->uio_source = 0;
+		return G_SOURCE_REMOVE;
+	}
+	/* acknowledge the interrupt count; the ring says what is new */
+	if (read(fd, &events, sizeof(events)) < 0 && errno != EAGAIN)
+		g_warning("%s: uio read: %s", dev->name, g_strerror(errno));
+	dev_run_ring(dev);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean dev_tick(gpointer data)
+{
+	struct rdp_dev *dev = data;
+	rdp_lun_tick(dev->lun);
+	return G_SOURCE_CONTINUE;
+}
+
+static const struct rdp_env dev_env = {
+	.backend = &rdp_backend_sg,
+};
+
+static bool write_action(struct rdp_dev *dev, const char *action, const char *val)
+{
+	g_autofree char *path = g_build_filename(dev->cfgdir, "action", action, NULL);
+	g_autoptr(GError) err = NULL;
+	if (!g_file_set_contents_full(path, val, -1, G_FILE_SET_CONTENTS_NONE, 0644, &err)) {
+		g_warning("%s: %s", dev->name, err->message);
+		return false;
+	}
+	return true;
+}
+
+static bool dev_map(struct rdp_dev *dev, GError **err)
+{
+	g_autofree char *devpath = g_strdup_printf("/dev/uio%u", dev->minor);
+	g_autofree char *sizepath = g_strdup_printf("/sys/class/uio/uio%u/maps/map0/size",
+						    dev->minor);
+	uint64_t size;
+
+	if (!read_sysfs_u64(sizepath, &size, err))
+		return false;
+	dev->fd = open(devpath, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (dev->fd < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s%s", devpath,
+			    g_strerror(errno),
+			    errno == EBUSY ? " (another process serves this device)" : "");
+		return false;
+	}
+	dev->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, dev->fd, 0);
+	if (dev->map == MAP_FAILED) {
+		dev->map = NULL;
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "mmap %s: %s",
+			    devpath, g_strerror(errno));
+		return false;
+	}
+	dev->map_size = size;
+	int rc = rdp_ring_init(&dev->ring, dev->map, dev->map_size);
+	if (rc == -EBUSY) {
+		/* Commands left from before we started (an earlier daemon, or none yet): we
+		 * cannot know which were answered, so the kernel fails them all with BUSY, which
+		 * the initiator retries, and the ring starts empty. */
+		g_message("%s: ring holds commands from before this daemon; resetting it (they "
+			  "complete with BUSY and are retried by the initiator)",
+			  dev->name);
+		if (write_action(dev, "block_dev", "1") && write_action(dev, "reset_ring", "1"))
+			rc = rdp_ring_init(&dev->ring, dev->map, dev->map_size);
+		write_action(dev, "block_dev", "0");
+	}
+	if (rc < 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: command ring: %s", devpath,
+			    rc == -EBUSY ? "holds commands of an earlier process" : g_strerror(-rc));
+		return false;
+	}
+	return true;
+}
+
+/* Everything that can refuse the device, in the order a user would fix it. */
+static bool dev_setup(struct rdp_dev *dev, const struct rdp_config *cfg, const char *cfgstring,
+		      GError **err)
+{
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, cfgstring, err);
+	if (!spec)
+		return false;
+	g_free(spec->name);
+	spec->name = g_strdup(dev->name);
+	dev->lun = rdp_lun_open(spec, &dev_env, err);
+	if (!dev->lun)
+		return false;
+
+	uint64_t dev_size, block_size, cmd_time_out;
+	g_autofree char *bs_path = g_build_filename(dev->cfgdir, "attrib", "hw_block_size", NULL);
+	g_autofree char *to_path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
+	if (!read_dev_size(dev->cfgdir, &dev_size, err) ||
+	    !read_sysfs_u64(bs_path, &block_size, err) ||
+	    !rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)block_size, err))
+		return false;
+	/* hold commands for a path no longer than the kernel waits for us */
+	if (read_sysfs_u64(to_path, &cmd_time_out, NULL) && cmd_time_out > 4)
+		rdp_lun_set_no_path_timeout(dev->lun, (unsigned int)(cmd_time_out - 3) * 1000);
+	if (!dev_map(dev, err))
+		return false;
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", dev->name, "MESSAGE",
+			 "lun %s: serving /dev/uio%u, %" PRIu64 " bytes, WWID %s, %u paths",
+			 dev->name, dev->minor, dev_size, rdp_lun_wwid(dev->lun),
+			 rdp_lun_path_count(dev->lun));
+	return true;
+}
+
+struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct rdp_config *cfg,
+			     GError **err)
+{
+	struct rdp_tcmu_name nm;
+	if (rdp_tcmu_name_parse(uio_name, &nm) < 0 || strcmp(nm.subtype, RDP_TCMU_SUBTYPE) != 0) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not an rdp device: %s",
+			    uio_name);
+		return NULL;
+	}
+
+	struct rdp_dev *dev = g_new0(struct rdp_dev, 1);
+	dev->fd = -1;
+	dev->uio_name = g_strdup(uio_name);
+	dev->name = g_strdup(nm.dev_name);
+	dev->cfgdir = rdp_tcmu_name_configfs_dir(&nm);
+	dev->minor = minor;
+	dev->chunks = g_ptr_array_new_with_free_func(g_free);
+	if (!dev_setup(dev, cfg, nm.cfgstring, err)) {
+		g_prefix_error(err, "%s: ", dev->name);
+		dev_free(dev);
+		return NULL;
+	}
+	dev->uio_source = g_unix_fd_add(dev->fd, G_IO_IN, dev_uio_readable, dev);
+	dev->tick_source = g_timeout_add(DEV_TICK_MS, dev_tick, dev);
+	/* commands may have arrived before we mapped the ring */
+	dev_run_ring(dev);
+	dev_schedule_kick(dev);
+	return dev;
+}
+
+static void dev_free(struct rdp_dev *dev)
+{
+	if (dev->uio_source)
+		g_source_remove(dev->uio_source);
+	if (dev->tick_source)
+		g_source_remove(dev->tick_source);
+	if (dev->kick_source)
+		g_source_remove(dev->kick_source);
+	if (dev->lun)
+		rdp_lun_close(dev->lun);
+	if (dev->map)
+		munmap(dev->map, dev->map_size);
+	if (dev->fd >= 0)
+		close(dev->fd);
+	g_ptr_array_unref(dev->chunks);
+	g_free(dev->uio_name);
+	g_free(dev->name);
+	g_free(dev->cfgdir);
+	g_free(dev);
+}
+
+void rdp_dev_remove(struct rdp_dev *dev)
+{
+	rdp_dev_log_summary(dev);
+	dev->removed = true;
+	if (dev->uio_source) {
+		g_source_remove(dev->uio_source);
+		dev->uio_source = 0;
+	}
+	/* keep the mapping while commands are out: their buffers live in it */
+	if (dev->inflight == 0)
+		dev_free(dev);
+	else
+		g_message("%s: removed with %u commands in flight; freeing when they return",
+			  dev->name, dev->inflight);
+}
+
+int rdp_dev_resize(struct rdp_dev *dev, uint64_t dev_size, GError **err)
+{
+	uint64_t block_size;
+	g_autofree char *bs_path = g_build_filename(dev->cfgdir, "attrib", "hw_block_size", NULL);
+	if (!read_sysfs_u64(bs_path, &block_size, err))
+		return -EIO;
+	return rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)block_size, err) ? 0 : -EINVAL;
+}
+
+uint32_t rdp_dev_minor(const struct rdp_dev *dev)
+{
+	return dev->minor;
+}
+
+const char *rdp_dev_name(const struct rdp_dev *dev)
+{
+	return dev->name;
+}
+
+struct rdp_lun *rdp_dev_lun(const struct rdp_dev *dev)
+{
+	return dev->lun;
+}
+
+void rdp_dev_log_summary(const struct rdp_dev *dev)
+{
+	const struct rdp_lun_stats *s = rdp_lun_stats(dev->lun);
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", dev->name, "MESSAGE",
+			 "summary lun=%s cmds=%" PRIu64 " errors_returned=%" PRIu64
+			 " failovers=%" PRIu64 " path_failures=%" PRIu64 " path_recoveries=%" PRIu64
+			 " max_latency_ms=%.1f kicks=%" PRIu64,
+			 dev->name, s->cmds, s->errors_returned, s->failovers, s->path_failures,
+			 s->path_recoveries, s->lat_max_us / 1000.0, dev->kicks);
+	for (unsigned int i = 0; i < rdp_lun_path_count(dev->lun); i++) {
+		const struct rdp_path *p = rdp_lun_path(dev->lun, i);
+		const struct rdp_path_stats *ps = rdp_path_stats(p);
+		g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", dev->name, "RDP_PATH",
+				 rdp_path_dev(p), "MESSAGE",
+				 "summary path=%s state=%s cmds=%" PRIu64 " bytes=%" PRIu64
+				 " path_errors=%" PRIu64 " target_errors=%" PRIu64
+				 " retries=%" PRIu64 " max_latency_ms=%.1f",
+				 rdp_path_dev(p), rdp_path_state_name(rdp_path_state(p)), ps->cmds,
+				 ps->bytes, ps->path_errors, ps->target_errors, ps->retries,
+				 ps->lat_max_us / 1000.0);
+	}
+}

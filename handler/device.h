@@ -1,0 +1,24 @@
+/* One TCMU device served by the daemon: its uio file and command ring on one side, its librdp
+ * LUN on the other. */
+#pragma once
+
+#include <glib.h>
+#include <stdint.h>
+
+struct rdp_config;
+struct rdp_dev;
+
+/* Attach to the TCMU device whose uio name is uio_name (tcm-user/<hba>/<name>/rdp/<cfg>) at
+ * /dev/uio<minor>: resolve the cfgstring, open and check the backing paths, check the backstore
+ * size, map the ring and start serving it. */
+struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct rdp_config *cfg,
+			     GError **err);
+/* Stop taking commands; the device is freed once its commands in flight have come back. */
+void rdp_dev_remove(struct rdp_dev *dev);
+/* A size change from the kernel (RECONFIG_DEVICE). */
+int rdp_dev_resize(struct rdp_dev *dev, uint64_t dev_size, GError **err);
+uint32_t rdp_dev_minor(const struct rdp_dev *dev);
+const char *rdp_dev_name(const struct rdp_dev *dev);
+struct rdp_lun *rdp_dev_lun(const struct rdp_dev *dev);
+/* One readable line per LUN and per path: counters for the log and the demo. */
+void rdp_dev_log_summary(const struct rdp_dev *dev);

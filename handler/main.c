@@ -1,0 +1,308 @@
+/* tcmu-rdpd: start-up and wiring only. Reads the configuration, owns the D-Bus name targetcli
+ * asks for, listens for TCMU device events, adopts rdp devices that already exist, and runs
+ * the GLib main loop until SIGTERM/SIGINT. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib-unix.h>
+
+#include "config.h"
+#include "dbus.h"
+#include "device.h"
+#include "netlink.h"
+#include "rdp.h"
+#include "tcmu-name.h"
+
+struct daemon {
+	GMainLoop *loop;
+	char *config_file;
+	struct rdp_config *cfg;
+	GHashTable *devs; /* minor -> struct rdp_dev */
+	struct rdp_nl *nl;
+	struct rdp_dbus *dbus;
+	GDBusConnection *bus;
+};
+
+static GLogLevelFlags max_level = G_LOG_LEVEL_MESSAGE;
+
+static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields, gsize n,
+				   gpointer data)
+{
+	if ((level & G_LOG_LEVEL_MASK) > max_level)
+		return G_LOG_WRITER_HANDLED;
+	/* under systemd this lands in the journal with our fields; else on stderr */
+	if (g_log_writer_is_journald(fileno(stderr)))
+		return g_log_writer_journald(level, fields, n, data);
+	GLogWriterOutput r = G_LOG_WRITER_UNHANDLED;
+	g_autofree char *line = g_log_writer_format_fields(level, fields, n, FALSE);
+	if (line) {
+		fprintf(stderr, "%s\n", line);
+		fflush(stderr);
+		r = G_LOG_WRITER_HANDLED;
+	}
+	return r;
+}
+
+static bool parse_level(const char *s)
+{
+	static const struct {
+		const char *name;
+		GLogLevelFlags level;
+	} levels[] = {
+		{"error", G_LOG_LEVEL_CRITICAL}, {"warning", G_LOG_LEVEL_WARNING},
+		{"info", G_LOG_LEVEL_MESSAGE},	 {"debug", G_LOG_LEVEL_DEBUG},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(levels); i++)
+		if (!strcmp(s, levels[i].name)) {
+			max_level = levels[i].level;
+			return true;
+		}
+	return false;
+}
+
+/* ---- device events ---- */
+
+static int dev_added(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
+{
+	struct daemon *d = ud;
+	g_autoptr(GError) err = NULL;
+
+	if (g_hash_table_contains(d->devs, GUINT_TO_POINTER(minor))) {
+		g_message("uio%u (%s) is already served", minor, uio_name);
+		return 0;
+	}
+	struct rdp_dev *dev = rdp_dev_open(uio_name, minor, d->cfg, &err);
+	if (!dev) {
+		g_warning("refusing %s: %s", uio_name, err->message);
+		return -EINVAL;
+	}
+	g_hash_table_insert(d->devs, GUINT_TO_POINTER(minor), dev);
+	return 0;
+}
+
+static int dev_removed(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
+{
+	struct daemon *d = ud;
+	struct rdp_dev *dev = g_hash_table_lookup(d->devs, GUINT_TO_POINTER(minor));
+
+	if (!dev)
+		return 0; /* refused at ADDED: nothing to release */
+	g_hash_table_remove(d->devs, GUINT_TO_POINTER(minor));
+	g_message("lun %s: removed by the kernel (%s)", rdp_dev_name(dev), uio_name);
+	rdp_dev_remove(dev);
+	return 0;
+}
+
+static int dev_reconfig(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id,
+			const struct rdp_nl_reconfig *rc)
+{
+	struct daemon *d = ud;
+	struct rdp_dev *dev = g_hash_table_lookup(d->devs, GUINT_TO_POINTER(minor));
+	g_autoptr(GError) err = NULL;
+
+	if (!dev)
+		return -ENODEV;
+	if (rc->has_dev_cfg) {
+		g_warning("lun %s: changing the cfgstring of a live device is not supported; "
+			  "remove and re-create the backstore",
+			  rdp_dev_name(dev));
+		return -EOPNOTSUPP;
+	}
+	if (rc->has_dev_size && rdp_dev_resize(dev, rc->dev_size, &err) < 0) {
+		g_warning("lun %s: resize refused: %s", rdp_dev_name(dev), err->message);
+		return -EINVAL;
+	}
+	if (rc->has_writecache) {
+		g_warning("lun %s: write cache is the backing LUN's; not changed", rdp_dev_name(dev));
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+static const struct rdp_nl_ops nl_ops = {
+	.added = dev_added,
+	.removed = dev_removed,
+	.reconfig = dev_reconfig,
+};
+
+/* A daemon started after the backstore, or restarted, serves what already exists. */
+static void adopt_existing(struct daemon *d)
+{
+	g_autoptr(GDir) dir = g_dir_open("/sys/class/uio", 0, NULL);
+	const char *ent;
+
+	if (!dir)
+		return;
+	while ((ent = g_dir_read_name(dir))) {
+		guint64 minor;
+		if (!g_str_has_prefix(ent, "uio") ||
+		    !g_ascii_string_to_unsigned(ent + 3, 10, 0, UINT32_MAX, &minor, NULL))
+			continue;
+		g_autofree char *path = g_strdup_printf("/sys/class/uio/%s/name", ent);
+		g_autofree char *name = NULL;
+		if (!g_file_get_contents(path, &name, NULL, NULL))
+			continue;
+		g_strstrip(name);
+		if (!rdp_tcmu_name_is_ours(name))
+			continue;
+		g_message("adopting existing device %s (%s)", ent, name);
+		dev_added(d, name, (uint32_t)minor, 0);
+	}
+}
+
+/* ---- D-Bus: CheckConfig really opens the paths, so targetcli shows why a create fails ---- */
+
+static gboolean check_config(void *ud, const char *cfgstring, char **reason)
+{
+	struct daemon *d = ud;
+	g_autoptr(GError) err = NULL;
+	static const struct rdp_env env = {.backend = &rdp_backend_sg};
+
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(d->cfg, cfgstring, &err);
+	if (!spec) {
+		*reason = g_strdup(err->message);
+		return FALSE;
+	}
+	struct rdp_lun *lun = rdp_lun_open(spec, &env, &err);
+	if (!lun) {
+		*reason = g_strdup(err->message);
+		return FALSE;
+	}
+	*reason = g_strdup_printf("WWID %s over %u paths", rdp_lun_wwid(lun),
+				  rdp_lun_path_count(lun));
+	rdp_lun_close(lun);
+	return TRUE;
+}
+
+static const struct rdp_dbus_ops dbus_ops = {
+	.check = check_config,
+};
+
+static gboolean on_signal(gpointer data)
+{
+	struct daemon *d = data;
+	g_message("signal received, stopping");
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_usr1(gpointer data)
+{
+	struct daemon *d = data;
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, d->devs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		rdp_dev_log_summary(v);
+	return G_SOURCE_CONTINUE;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = {0};
+	g_autofree char *config = NULL;
+	g_autofree char *level = NULL;
+	g_autofree char *check = NULL;
+	gboolean no_dbus = FALSE, version = FALSE;
+	GOptionEntry entries[] = {
+		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
+		 "Configuration file (default " RDP_DEFAULT_CONFIG ")", "FILE"},
+		{"log-level", 'l', 0, G_OPTION_ARG_STRING, &level,
+		 "error, warning, info (default) or debug", "LEVEL"},
+		{"check-config", 0, 0, G_OPTION_ARG_FILENAME, &check,
+		 "Validate a configuration file and exit", "FILE"},
+		{"no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus,
+		 "Do not own org.kernel.TCMUService1 (devices still served)", NULL},
+		{"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
+		{NULL},
+	};
+	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_option_context_set_summary(
+		ctx, "Redundant Data Path gateway: serves TCMU backstores of subtype 'rdp'\n"
+		     "(targetcli /backstores/user:rdp) over several SCSI paths to one LUN.\n\n"
+		     "Runs in the foreground and logs to stderr (to the journal under systemd).\n"
+		     "SIGUSR1 logs per-LUN and per-path counters; SIGTERM stops.");
+	g_option_context_add_main_entries(ctx, entries, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+		fprintf(stderr, "tcmu-rdpd: %s (try --help)\n", err->message);
+		return 2;
+	}
+	if (version) {
+		printf("tcmu-rdpd %s\n", RDP_VERSION);
+		return 0;
+	}
+	if (level && !parse_level(level)) {
+		fprintf(stderr, "tcmu-rdpd: unknown log level '%s': use error, warning, info or debug\n",
+			level);
+		return 2;
+	}
+	g_log_set_writer_func(log_writer, NULL, NULL);
+
+	if (check) {
+		g_autoptr(rdp_config) cfg = rdp_config_load(check, false, &err);
+		if (!cfg) {
+			fprintf(stderr, "%s\n", err->message);
+			return 1;
+		}
+		printf("%s: OK\n", check);
+		return 0;
+	}
+
+	d.config_file = config ? config : RDP_DEFAULT_CONFIG;
+	d.cfg = rdp_config_load(d.config_file, config == NULL, &err);
+	if (!d.cfg) {
+		fprintf(stderr, "tcmu-rdpd: %s\n", err->message);
+		return 1;
+	}
+	d.devs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	d.loop = g_main_loop_new(NULL, FALSE);
+	g_unix_signal_add(SIGTERM, on_signal, &d);
+	g_unix_signal_add(SIGINT, on_signal, &d);
+	g_unix_signal_add(SIGUSR1, on_usr1, &d);
+
+	if (!no_dbus) {
+		d.bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &err);
+		if (!d.bus) {
+			fprintf(stderr,
+				"tcmu-rdpd: cannot reach the system bus: %s\n(targetcli needs it; "
+				"start dbus, or run with --no-dbus)\n",
+				err->message);
+			return 1;
+		}
+		d.dbus = rdp_dbus_start(d.bus, &dbus_ops, &d, &err);
+		if (!d.dbus) {
+			fprintf(stderr, "tcmu-rdpd: D-Bus: %s\n", err->message);
+			return 1;
+		}
+	}
+	d.nl = rdp_nl_start(&nl_ops, &d, &err);
+	if (!d.nl) {
+		fprintf(stderr,
+			"tcmu-rdpd: TCMU netlink: %s\n(is target_core_user loaded? modprobe "
+			"target_core_user)\n",
+			err->message);
+		return 1;
+	}
+	adopt_existing(&d);
+	g_message("tcmu-rdpd %s ready (config %s)", RDP_VERSION, d.config_file);
+	g_main_loop_run(d.loop);
+
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, d.devs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		rdp_dev_log_summary(v);
+	rdp_nl_stop(d.nl);
+	if (d.dbus)
+		rdp_dbus_stop(d.dbus);
+	g_clear_object(&d.bus);
+	g_hash_table_unref(d.devs);
+	g_main_loop_unref(d.loop);
+	rdp_config_free(d.cfg);
+	return 0;
+}

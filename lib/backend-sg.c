@@ -1,0 +1,198 @@
+/* Path backend over the Linux SCSI generic driver, SG v3 asynchronous interface: a request is
+ * written to /dev/sgN as an sg_io_hdr, the fd polls readable when one has finished, and a read
+ * returns it. The sg driver queues at most SG_MAX_QUEUE (16) requests per open file, so every
+ * path opens several files to carry a useful queue depth; all of them live on the GLib loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <scsi/sg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "rdp.h"
+
+#define SG_FDS_PER_PATH 8 /* x 16 per fd = queue depth 128 per path */
+#define SG_QUEUE_PER_FD 16
+
+struct sg_fd {
+	int fd;
+	unsigned int inflight;
+	guint source;
+};
+
+struct sg_path {
+	char *dev;
+	struct sg_fd f[SG_FDS_PER_PATH];
+};
+
+static void sg_fill_hdr(sg_io_hdr_t *h, struct rdp_req *req)
+{
+	memset(h, 0, sizeof(*h));
+	h->interface_id = 'S';
+	switch (req->dir) {
+	case RDP_DIR_TO_DEV:
+		h->dxfer_direction = SG_DXFER_TO_DEV;
+		break;
+	case RDP_DIR_FROM_DEV:
+		h->dxfer_direction = SG_DXFER_FROM_DEV;
+		break;
+	default:
+		h->dxfer_direction = SG_DXFER_NONE;
+		break;
+	}
+	h->cmd_len = req->cdb_len;
+	h->cmdp = (unsigned char *)req->cdb;
+	h->mx_sb_len = sizeof(req->sense);
+	h->sbp = req->sense;
+	if (req->dir != RDP_DIR_NONE && req->xfer_len) {
+		h->dxfer_len = req->xfer_len;
+		if (req->iov_cnt == 1) {
+			h->dxferp = req->iov[0].iov_base;
+		} else {
+			/* struct iovec and sg_iovec_t have the same layout */
+			h->iovec_count = req->iov_cnt;
+			h->dxferp = req->iov;
+		}
+	}
+	h->timeout = req->timeout_ms ? req->timeout_ms : 30000;
+	h->usr_ptr = req;
+}
+
+static void sg_fill_result(struct rdp_req *req, const sg_io_hdr_t *h)
+{
+	req->res.error = 0;
+	req->res.status = h->status;
+	req->res.host_status = h->host_status;
+	req->res.driver_status = h->driver_status;
+	req->res.sense_len = h->sb_len_wr > sizeof(req->sense) ? sizeof(req->sense) : h->sb_len_wr;
+	req->res.resid = h->resid;
+	req->res.duration_ms = h->duration;
+}
+
+static gboolean sg_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct sg_fd *f = data;
+	sg_io_hdr_t h;
+
+	/* Drain everything that has finished: one wake-up, many completions. */
+	while (f->inflight) {
+		memset(&h, 0, sizeof(h));
+		h.interface_id = 'S';
+		ssize_t n = read(fd, &h, sizeof(h));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				g_warning("read on sg fd %d: %s", fd, g_strerror(errno));
+			break;
+		}
+		struct rdp_req *req = h.usr_ptr;
+		f->inflight--;
+		sg_fill_result(req, &h);
+		req->complete(req);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static int sg_open(const char *dev, void **ctx)
+{
+	struct stat st;
+	if (stat(dev, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode))
+		return -ENOTTY;
+
+	struct sg_path *p = g_new0(struct sg_path, 1);
+	p->dev = g_strdup(dev);
+	for (int i = 0; i < SG_FDS_PER_PATH; i++)
+		p->f[i].fd = -1;
+	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
+		int fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0) {
+			int err = -errno;
+			for (int j = 0; j < i; j++) {
+				g_source_remove(p->f[j].source);
+				close(p->f[j].fd);
+			}
+			g_free(p->dev);
+			g_free(p);
+			return err;
+		}
+		int ver = 0;
+		if (i == 0 && (ioctl(fd, SG_GET_VERSION_NUM, &ver) < 0 || ver < 30000)) {
+			close(fd);
+			g_free(p->dev);
+			g_free(p);
+			return -ENOTTY;
+		}
+		p->f[i].fd = fd;
+		p->f[i].source = g_unix_fd_add(fd, G_IO_IN, sg_readable, &p->f[i]);
+	}
+	*ctx = p;
+	return 0;
+}
+
+static void sg_close(void *ctx)
+{
+	struct sg_path *p = ctx;
+	if (!p)
+		return;
+	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
+		if (p->f[i].inflight)
+			g_warning("%s: closing with %u requests in flight", p->dev, p->f[i].inflight);
+		g_source_remove(p->f[i].source);
+		close(p->f[i].fd);
+	}
+	g_free(p->dev);
+	g_free(p);
+}
+
+static int sg_submit(void *ctx, struct rdp_req *req)
+{
+	struct sg_path *p = ctx;
+	struct sg_fd *best = NULL;
+
+	for (int i = 0; i < SG_FDS_PER_PATH; i++)
+		if (p->f[i].inflight < SG_QUEUE_PER_FD && (!best || p->f[i].inflight < best->inflight))
+			best = &p->f[i];
+	if (!best)
+		return -EBUSY;
+
+	sg_io_hdr_t h;
+	sg_fill_hdr(&h, req);
+	for (;;) {
+		if (write(best->fd, &h, sizeof(h)) == (ssize_t)sizeof(h))
+			break;
+		if (errno == EINTR)
+			continue;
+		/* sg answers EDOM when the file's queue is full */
+		return errno == EDOM || errno == EAGAIN ? -EBUSY : -errno;
+	}
+	best->inflight++;
+	return 0;
+}
+
+static int sg_exec_sync(void *ctx, struct rdp_req *req)
+{
+	struct sg_path *p = ctx;
+	sg_io_hdr_t h;
+
+	sg_fill_hdr(&h, req);
+	if (ioctl(p->f[0].fd, SG_IO, &h) < 0) {
+		req->res.error = -errno;
+		return -errno;
+	}
+	sg_fill_result(req, &h);
+	return 0;
+}
+
+const struct rdp_backend_ops rdp_backend_sg = {
+	.name = "sg",
+	.open = sg_open,
+	.close = sg_close,
+	.submit = sg_submit,
+	.exec_sync = sg_exec_sync,
+};

@@ -1,0 +1,68 @@
+/* Configuration internals beyond rdp.h: the error domain, the key table (exported so the unit
+ * tests can hold docs/configuration.md and config/tcmu-rdp.conf to the code), lookup without
+ * device checks, and the pure helpers of sysfs discovery. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <glib.h>
+
+/* rdp.h applies G_DEFINE_AUTOPTR_CLEANUP_FUNC to rdp_lun_spec, which needs a typedef of that
+ * name; C11 allows repeating it, so this is harmless once rdp.h declares it itself. */
+typedef struct rdp_lun_spec rdp_lun_spec;
+typedef struct rdp_config rdp_config;
+
+#include "rdp.h"
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_config, rdp_config_free)
+
+#define RDP_CONFIG_ERROR (rdp_config_error_quark())
+GQuark rdp_config_error_quark(void);
+
+enum rdp_config_error {
+	RDP_CONFIG_ERROR_READ,	 /* the file cannot be read */
+	RDP_CONFIG_ERROR_SYNTAX, /* not an ini file of the expected shape */
+	RDP_CONFIG_ERROR_KEY,	 /* a key or section is unknown, repeated, missing or in conflict */
+	RDP_CONFIG_ERROR_VALUE,	 /* a value is malformed or out of range */
+	RDP_CONFIG_ERROR_NO_LUN, /* the cfgstring names no LUN */
+	RDP_CONFIG_ERROR_DEVICE, /* a backing device is missing or is not an sg device */
+	RDP_CONFIG_ERROR_DISCOVER /* sysfs could not be enumerated */
+};
+
+/* One configuration key as docs/configuration.md documents it. Strings are "" when the
+ * column does not apply (no default, no range). */
+struct rdp_config_key {
+	const char *name;
+	const char *type;
+	const char *default_value;
+	const char *range;
+	bool lun_only; /* refused in [defaults] */
+};
+
+/* Every key the parser accepts, in documentation order. */
+const struct rdp_config_key *rdp_config_keys(size_t *n);
+
+/* The file cfg was loaded from. */
+const char *rdp_config_file(const struct rdp_config *cfg);
+/* The LUN section names in file order; free with g_strfreev(). */
+char **rdp_config_lun_names(const struct rdp_config *cfg);
+
+/* What cfgstring denotes according to cfg (which may be NULL: built-in defaults, no sections),
+ * without discovery and without looking at the devices: paths is empty for a LUN given by
+ * wwid. For listings and tests; rdp_lun_spec_resolve() is what a LUN is opened from. */
+struct rdp_lun_spec *rdp_lun_spec_lookup(const struct rdp_config *cfg, const char *cfgstring,
+					 GError **err);
+
+/* Check that dev is a SCSI generic character device; on success store its device number in
+ * *rdev (may be NULL). Errors start with "<dev>: ". */
+bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err);
+
+/* ---- pure helpers of discover.c ---- */
+/* Does the sysfs "wwid" attribute value (maybe padded, newline-terminated, or NULL) denote
+ * wwid? Hex designators (naa., eui.) compare case-insensitively, others exactly. */
+bool rdp_wwid_matches(const char *sysfs_value, const char *wwid);
+/* strcmp() that orders digit runs by value: "sg2" < "sg10". */
+int rdp_natural_cmp(const char *a, const char *b);
+/* Sort a NULL-terminated string list in place with rdp_natural_cmp(). */
+void rdp_natural_sort(char **list);

@@ -1,0 +1,146 @@
+/* Device discovery: find the /dev/sgN nodes of every SCSI device whose sysfs "wwid" is a given
+ * identity. libudev only reads sysfs here, so no udevd is needed. The string handling is kept in
+ * pure functions that the unit tests reach without devices. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <stdlib.h>
+#include <libudev.h>
+
+/* libudev types have no typedef names of their own, which g_autoptr() needs */
+typedef struct udev rdp_udev;
+typedef struct udev_enumerate rdp_udev_enumerate;
+typedef struct udev_device rdp_udev_device;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_udev, udev_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_udev_enumerate, udev_enumerate_unref)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_udev_device, udev_device_unref)
+
+static bool is_hex_designator(const char *s)
+{
+	return g_ascii_strncasecmp(s, "naa.", 4) == 0 || g_ascii_strncasecmp(s, "eui.", 4) == 0;
+}
+
+bool rdp_wwid_matches(const char *sysfs_value, const char *wwid)
+{
+	if (!sysfs_value || !wwid)
+		return false;
+
+	/* The kernel ends the attribute with a newline, and some versions pad T10 vendor
+	 * identifiers with blanks; neither is part of the identity. */
+	g_autofree char *v = g_strstrip(g_strdup(sysfs_value));
+	if (!*v)
+		return false;
+	if (is_hex_designator(v) && is_hex_designator(wwid))
+		return g_ascii_strcasecmp(v, wwid) == 0;
+	return strcmp(v, wwid) == 0;
+}
+
+int rdp_natural_cmp(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a;
+	const unsigned char *q = (const unsigned char *)b;
+
+	while (*p && *q) {
+		if (!g_ascii_isdigit(*p) || !g_ascii_isdigit(*q)) {
+			if (*p != *q)
+				return *p < *q ? -1 : 1;
+			p++;
+			q++;
+			continue;
+		}
+		/* Two digit runs: skip leading zeros, then the longer run is the larger number
+		 * and runs of equal length compare digit by digit. */
+		while (*p == '0')
+			p++;
+		while (*q == '0')
+			q++;
+		size_t np = 0, nq = 0;
+		while (g_ascii_isdigit(p[np]))
+			np++;
+		while (g_ascii_isdigit(q[nq]))
+			nq++;
+		if (np != nq)
+			return np < nq ? -1 : 1;
+		int c = memcmp(p, q, np);
+		if (c)
+			return c < 0 ? -1 : 1;
+		p += np;
+		q += nq;
+	}
+	if (*p || *q)
+		return *p ? 1 : -1;
+	/* "sg01" and "sg1" are equal by value; strcmp keeps the order total. */
+	int c = strcmp(a, b);
+	return c < 0 ? -1 : c > 0;
+}
+
+static int natural_qsort_cmp(const void *a, const void *b)
+{
+	return rdp_natural_cmp(*(char *const *)a, *(char *const *)b);
+}
+
+void rdp_natural_sort(char **list)
+{
+	if (list)
+		qsort(list, g_strv_length(list), sizeof(*list), natural_qsort_cmp);
+}
+
+/* The wwid attribute of the SCSI device an sg node belongs to, or NULL (no such parent, or a
+ * device without an identity, e.g. one that has no VPD page 0x83). Owned by dev. */
+static const char *sg_device_wwid(struct udev_device *dev)
+{
+	struct udev_device *sdev =
+	    udev_device_get_parent_with_subsystem_devtype(dev, "scsi", "scsi_device");
+
+	return sdev ? udev_device_get_sysattr_value(sdev, "wwid") : NULL;
+}
+
+char **rdp_discover_wwid(const char *wwid, GError **err)
+{
+	g_return_val_if_fail(wwid != NULL, NULL);
+
+	g_autoptr(rdp_udev) udev = udev_new();
+	if (!udev) {
+		g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DISCOVER,
+			    "cannot list SCSI generic devices: libudev failed to start: %s",
+			    g_strerror(errno));
+		return NULL;
+	}
+	g_autoptr(rdp_udev_enumerate) en = udev_enumerate_new(udev);
+	if (!en) {
+		g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DISCOVER,
+			    "cannot list SCSI generic devices: %s", g_strerror(errno));
+		return NULL;
+	}
+	int r = udev_enumerate_add_match_subsystem(en, "scsi_generic");
+	if (r >= 0)
+		r = udev_enumerate_scan_devices(en);
+	if (r < 0) {
+		g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DISCOVER,
+			    "cannot list SCSI generic devices in /sys/class/scsi_generic: %s "
+			    "(is sysfs mounted?)",
+			    g_strerror(-r));
+		return NULL;
+	}
+
+	g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+	struct udev_list_entry *entry;
+	udev_list_entry_foreach(entry, udev_enumerate_get_list_entry(en))
+	{
+		/* A device that vanished since the scan is simply not a path any more. */
+		g_autoptr(rdp_udev_device) dev =
+		    udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
+		if (!dev)
+			continue;
+		if (rdp_wwid_matches(sg_device_wwid(dev), wwid))
+			g_ptr_array_add(found,
+					g_strdup_printf("/dev/%s", udev_device_get_sysname(dev)));
+	}
+	g_ptr_array_add(found, NULL);
+
+	char **list = (char **)g_ptr_array_free(g_steal_pointer(&found), FALSE);
+	rdp_natural_sort(list);
+	return list;
+}

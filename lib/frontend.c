@@ -1,0 +1,267 @@
+/* The gateway's own answers: what the initiator sees of the LUN must not change when the serving
+ * path changes, and it must never reach past the size the backstore was created with. Identity and
+ * capacity are answered from data read once at attach; block-addressed commands are range-checked;
+ * everything else is passed through. docs/commands.md has the per-opcode table. */
+#include <string.h>
+
+#include <scsi/sg_unaligned.h>
+
+#include "lun-internal.h"
+
+enum {
+	SK_NOT_READY = 0x02,
+	SK_ILLEGAL_REQUEST = 0x05,
+};
+
+void rdp_cmd_set_sense(struct rdp_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	/* fixed format, current error */
+	memset(cmd->sense, 0, 18);
+	cmd->sense[0] = 0x70;
+	cmd->sense[2] = key;
+	cmd->sense[7] = 10;
+	cmd->sense[12] = asc;
+	cmd->sense[13] = ascq;
+	cmd->sense_len = 18;
+	cmd->status = RDP_SAM_CHECK_CONDITION;
+}
+
+size_t rdp_iov_copy_to(const struct iovec *iov, unsigned int cnt, const void *src, size_t len)
+{
+	size_t done = 0;
+	for (unsigned int i = 0; i < cnt && done < len; i++) {
+		size_t n = MIN(iov[i].iov_len, len - done);
+		memcpy(iov[i].iov_base, (const uint8_t *)src + done, n);
+		done += n;
+	}
+	return done;
+}
+
+static size_t iov_copy_from(void *dst, size_t len, const struct iovec *iov, unsigned int cnt)
+{
+	size_t done = 0;
+	for (unsigned int i = 0; i < cnt && done < len; i++) {
+		size_t n = MIN(iov[i].iov_len, len - done);
+		memcpy((uint8_t *)dst + done, iov[i].iov_base, n);
+		done += n;
+	}
+	return done;
+}
+
+/* Data direction by opcode (SPC-4/SBC-3). Commands not listed may still pass when they carry no
+ * data; with data we would have to guess the direction, and a wrong guess corrupts, so no. */
+int rdp_cdb_dir(const uint8_t *cdb)
+{
+	switch (cdb[0]) {
+	case 0x03: /* REQUEST SENSE */
+	case 0x08: /* READ(6) */
+	case 0x12: /* INQUIRY */
+	case 0x1a: /* MODE SENSE(6) */
+	case 0x1c: /* RECEIVE DIAGNOSTIC RESULTS */
+	case 0x25: /* READ CAPACITY(10) */
+	case 0x28: /* READ(10) */
+	case 0x37: /* READ DEFECT DATA(10) */
+	case 0x3c: /* READ BUFFER */
+	case 0x3e: /* READ LONG(10) */
+	case 0x4d: /* LOG SENSE */
+	case 0x5a: /* MODE SENSE(10) */
+	case 0x5e: /* PERSISTENT RESERVE IN */
+	case 0x84: /* RECEIVE COPY RESULTS */
+	case 0x86: /* ACCESS CONTROL IN */
+	case 0x88: /* READ(16) */
+	case 0x8c: /* READ ATTRIBUTE */
+	case 0x9e: /* SERVICE ACTION IN(16): READ CAPACITY(16), GET LBA STATUS */
+	case 0xa0: /* REPORT LUNS */
+	case 0xa3: /* MAINTENANCE IN: REPORT SUPPORTED OPCODES ... */
+	case 0xa8: /* READ(12) */
+	case 0xb7: /* READ DEFECT DATA(12) */
+		return RDP_DIR_FROM_DEV;
+	case 0x04: /* FORMAT UNIT */
+	case 0x0a: /* WRITE(6) */
+	case 0x15: /* MODE SELECT(6) */
+	case 0x1d: /* SEND DIAGNOSTIC */
+	case 0x2a: /* WRITE(10) */
+	case 0x2e: /* WRITE AND VERIFY(10) */
+	case 0x2f: /* VERIFY(10) with BYTCHK */
+	case 0x3b: /* WRITE BUFFER */
+	case 0x3f: /* WRITE LONG(10) */
+	case 0x41: /* WRITE SAME(10) */
+	case 0x42: /* UNMAP */
+	case 0x4c: /* LOG SELECT */
+	case 0x55: /* MODE SELECT(10) */
+	case 0x5f: /* PERSISTENT RESERVE OUT */
+	case 0x83: /* EXTENDED COPY */
+	case 0x89: /* COMPARE AND WRITE */
+	case 0x8a: /* WRITE(16) */
+	case 0x8e: /* WRITE AND VERIFY(16) */
+	case 0x8f: /* VERIFY(16) with BYTCHK */
+	case 0x93: /* WRITE SAME(16) */
+	case 0xa4: /* MAINTENANCE OUT */
+	case 0xaa: /* WRITE(12) */
+	case 0xae: /* WRITE AND VERIFY(12) */
+	case 0xaf: /* VERIFY(12) with BYTCHK */
+		return RDP_DIR_TO_DEV;
+	default:
+		return -1;
+	}
+}
+
+/* LBA and block count of a block-addressed command; false when the opcode has none. */
+static bool cdb_lba_range(const uint8_t *cdb, uint64_t *lba, uint64_t *nblocks)
+{
+	switch (cdb[0]) {
+	case 0x08: /* READ(6), WRITE(6): 0 blocks means 256 */
+	case 0x0a:
+		*lba = sg_get_unaligned_be24(cdb + 1) & 0x1fffff;
+		*nblocks = cdb[4] ? cdb[4] : 256;
+		return true;
+	case 0x28: case 0x2a: case 0x2e: case 0x2f: case 0x34: case 0x35: case 0x41:
+		*lba = sg_get_unaligned_be32(cdb + 2);
+		*nblocks = sg_get_unaligned_be16(cdb + 7);
+		return true;
+	case 0xa8: case 0xaa: case 0xae: case 0xaf:
+		*lba = sg_get_unaligned_be32(cdb + 2);
+		*nblocks = sg_get_unaligned_be32(cdb + 6);
+		return true;
+	case 0x88: case 0x8a: case 0x8e: case 0x8f: case 0x90: case 0x91: case 0x93:
+		*lba = sg_get_unaligned_be64(cdb + 2);
+		*nblocks = sg_get_unaligned_be32(cdb + 10);
+		return true;
+	case 0x89: /* COMPARE AND WRITE */
+		*lba = sg_get_unaligned_be64(cdb + 2);
+		*nblocks = cdb[13];
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool range_ok(const struct rdp_lun *lun, uint64_t lba, uint64_t n)
+{
+	return lba <= lun->fe_blocks && n <= lun->fe_blocks - lba;
+}
+
+/* UNMAP names its ranges in the data-out buffer; each must lie inside the backstore. */
+static bool unmap_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd)
+{
+	uint8_t buf[8 + 16 * 64];
+	size_t n = iov_copy_from(buf, MIN(sizeof(buf), cmd->xfer_len), cmd->iov, cmd->iov_cnt);
+	if (n < 8)
+		return n == 0;
+	size_t dlen = sg_get_unaligned_be16(buf + 2);
+	if (dlen > n - 8 || cmd->xfer_len > sizeof(buf))
+		return false; /* more descriptors than we check: refuse rather than guess */
+	for (size_t off = 8; off + 16 <= 8 + dlen; off += 16)
+		if (!range_ok(lun, sg_get_unaligned_be64(buf + off), sg_get_unaligned_be32(buf + off + 8)))
+			return false;
+	return true;
+}
+
+static void reply_data(struct rdp_cmd *cmd, const void *data, size_t len, size_t alloc_len)
+{
+	size_t n = rdp_iov_copy_to(cmd->iov, cmd->iov_cnt, data, MIN(len, alloc_len));
+	cmd->status = RDP_SAM_GOOD;
+	cmd->sense_len = 0;
+	cmd->resid = (int32_t)(cmd->xfer_len - n);
+}
+
+static void emulate_inquiry(struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	size_t alloc = sg_get_unaligned_be16(cdb + 3);
+
+	if (!(cdb[1] & 0x01)) {
+		if (cdb[2]) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+			return;
+		}
+		reply_data(cmd, lun->inq_std.data, lun->inq_std.len, alloc);
+		return;
+	}
+	const struct rdp_page *pg = &lun->vpd[cdb[2]];
+	if (!pg->data) {
+		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+		return;
+	}
+	reply_data(cmd, pg->data, pg->len, alloc);
+}
+
+static void emulate_read_capacity10(struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	uint8_t d[8];
+	uint64_t last = lun->fe_blocks ? lun->fe_blocks - 1 : 0;
+	sg_put_unaligned_be32(last > 0xffffffffULL ? 0xffffffffU : (uint32_t)last, d);
+	sg_put_unaligned_be32(lun->fe_block_size, d + 4);
+	reply_data(cmd, d, sizeof(d), sizeof(d));
+}
+
+static void emulate_read_capacity16(struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	uint8_t d[32] = {0};
+	if (lun->rc16.data)
+		memcpy(d, lun->rc16.data, MIN(sizeof(d), lun->rc16.len));
+	sg_put_unaligned_be64(lun->fe_blocks ? lun->fe_blocks - 1 : 0, d);
+	sg_put_unaligned_be32(lun->fe_block_size, d + 8);
+	reply_data(cmd, d, sizeof(d), sg_get_unaligned_be32(cmd->cdb + 10));
+}
+
+bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	uint64_t lba, n;
+
+	switch (cdb[0]) {
+	case 0x12:
+		emulate_inquiry(lun, cmd);
+		return true;
+	case 0x25:
+		emulate_read_capacity10(lun, cmd);
+		return true;
+	case 0x9e:
+		if ((cdb[1] & 0x1f) == 0x10) {
+			emulate_read_capacity16(lun, cmd);
+			return true;
+		}
+		break;
+	case 0xa3: /* REPORT TARGET PORT GROUPS: the gateway is one port, it does not claim TPGS */
+	case 0xa4: /* SET TARGET PORT GROUPS */
+		if ((cdb[1] & 0x1f) == 0x0a) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+			return true;
+		}
+		break;
+	case 0x42:
+		if (!unmap_ok(lun, cmd)) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x21, 0x00);
+			return true;
+		}
+		break;
+	default:
+		break;
+	}
+
+	if (cdb_lba_range(cdb, &lba, &n)) {
+		/* WRITE SAME with 0 blocks means "to the end of the backing LUN" */
+		bool ws_to_end = (cdb[0] == 0x41 || cdb[0] == 0x93) && n == 0;
+		if (ws_to_end && lun->fe_blocks != lun->cap.blocks) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+			return true;
+		}
+		if (!range_ok(lun, lba, n)) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x21, 0x00);
+			return true;
+		}
+	}
+
+	if (cmd->xfer_len) {
+		int dir = rdp_cdb_dir(cdb);
+		if (dir < 0) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+			return true;
+		}
+		cmd->dir = dir;
+	} else {
+		cmd->dir = RDP_DIR_NONE;
+	}
+	return false;
+}

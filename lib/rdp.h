@@ -1,0 +1,242 @@
+/* librdp public interface: one LUN reached over several backing SCSI paths.
+ * The engine knows nothing of TCMU, uio or D-Bus: a submitter hands it SCSI commands
+ * (struct rdp_cmd), a backend (struct rdp_backend_ops) carries them on a path. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <glib.h>
+
+#define RDP_CDB_MAX 32
+#define RDP_SENSE_MAX 96 /* TCMU_SENSE_BUFFERSIZE */
+
+/* SCSI status bytes used across the tree */
+#define RDP_SAM_GOOD 0x00
+#define RDP_SAM_CHECK_CONDITION 0x02
+#define RDP_SAM_BUSY 0x08
+#define RDP_SAM_RESERVATION_CONFLICT 0x18
+#define RDP_SAM_TASK_SET_FULL 0x28
+
+enum rdp_dir {
+	RDP_DIR_NONE = 0,
+	RDP_DIR_TO_DEV,	 /* initiator writes */
+	RDP_DIR_FROM_DEV /* initiator reads */
+};
+
+/* Error domain of every GError librdp sets. */
+#define RDP_ERROR (rdp_error_quark())
+GQuark rdp_error_quark(void);
+enum rdp_error_code {
+	RDP_ERROR_FAILED,
+	RDP_ERROR_NOT_FOUND, /* no such device, section or path */
+	RDP_ERROR_IDENTITY,  /* a path answers for another LUN, or cannot prove which */
+	RDP_ERROR_IO,	     /* a probe command failed */
+	RDP_ERROR_INVALID,   /* a request the backing LUN cannot serve */
+};
+
+struct rdp_req;
+struct rdp_path;
+struct rdp_lun;
+
+/* What a path returned for one request (SG v3 semantics). */
+struct rdp_io_result {
+	int error;	      /* -errno when the request never reached the device (e.g. -ENXIO) */
+	uint8_t status;	      /* SCSI status byte */
+	uint16_t host_status; /* DID_* */
+	uint16_t driver_status;
+	uint8_t sense_len;    /* valid bytes in rdp_req.sense */
+	int32_t resid;
+	uint32_t duration_ms;
+};
+
+/* One request on one path. The engine owns it; the backend fills sense and res and then calls
+ * complete() exactly once, from the event loop, never from inside submit(). */
+struct rdp_req {
+	const uint8_t *cdb;
+	uint8_t cdb_len;
+	enum rdp_dir dir;
+	struct iovec *iov;
+	unsigned int iov_cnt;
+	size_t xfer_len;
+	unsigned int timeout_ms;
+	uint8_t sense[RDP_SENSE_MAX];
+	struct rdp_io_result res;
+	void (*complete)(struct rdp_req *req);
+	void *owner;
+};
+
+/* A path backend: real SG devices (backend-sg.c) or a fake in tests. */
+struct rdp_backend_ops {
+	const char *name;
+	/* Open the device named dev; store a backend context in *ctx. -errno on failure. */
+	int (*open)(const char *dev, void **ctx);
+	void (*close)(void *ctx);
+	/* Start req asynchronously. 0: complete() will be called later. -errno: it was not
+	 * started and no completion will come. */
+	int (*submit)(void *ctx, struct rdp_req *req);
+	/* Run req synchronously (attach-time probing); fills req->res and req->sense. */
+	int (*exec_sync)(void *ctx, struct rdp_req *req);
+};
+
+extern const struct rdp_backend_ops rdp_backend_sg;
+
+/* A command from the initiator. The submitter fills the first block and done(); the engine
+ * fills the result and calls done() exactly once. */
+struct rdp_cmd {
+	uint8_t cdb[RDP_CDB_MAX];
+	uint8_t cdb_len;
+	enum rdp_dir dir; /* set by the engine from the CDB */
+	struct iovec *iov;
+	unsigned int iov_cnt;
+	size_t xfer_len;
+	void (*done)(struct rdp_cmd *cmd);
+	void *priv;
+
+	/* result */
+	uint8_t status;
+	uint8_t sense_len;
+	uint8_t sense[RDP_SENSE_MAX];
+	int32_t resid;
+
+	/* engine-private */
+	struct rdp_req req;
+	struct rdp_path *path;
+	unsigned int attempts;
+	uint64_t seq; /* arrival order */
+	uint64_t start_ns;
+	uint64_t not_before_ns;
+	struct rdp_cmd *next;
+};
+
+/* ---- completion classification (classify.c) ---- */
+enum rdp_verdict {
+	RDP_V_COMPLETE,	     /* good, or a result that belongs to the initiator as it is */
+	RDP_V_TARGET_ERROR,  /* the LUN answered with an error: return it unchanged */
+	RDP_V_PATH_ERROR,    /* the path failed: mark it failed, re-issue elsewhere */
+	RDP_V_RETRY,	     /* transient (BUSY, unit attention ...): retry after a delay */
+	RDP_V_CAPACITY_CHANGED, /* 2A/09: re-read the capacity, retry */
+};
+
+struct rdp_classification {
+	enum rdp_verdict verdict;
+	const char *reason; /* static string naming the rule that matched */
+};
+
+struct rdp_classification rdp_classify_completion(const struct rdp_io_result *res,
+						  const uint8_t *sense, size_t sense_len);
+const char *rdp_verdict_name(enum rdp_verdict v);
+
+/* ---- identity (identity.c) ---- */
+#define RDP_WWID_MAX 256
+/* Derive the LUN's identity string from a VPD 0x83 page ("naa.<hex>", "eui.<hex>", "t10.<text>",
+ * or the SCSI name string). Returns 0, or -ENODATA when the page has no LU designator. */
+int rdp_wwid_from_vpd83(const uint8_t *page, size_t len, char *out, size_t out_len);
+/* Rewrite a VPD 0x83 page in place keeping only the logical-unit designators (the ones that
+ * do not depend on the target port a path goes through). Returns the new page length. */
+size_t rdp_vpd83_lu_only(uint8_t *page, size_t len);
+
+/* ---- configuration (config.c) ---- */
+enum rdp_selector_kind { RDP_SEL_ROUND_ROBIN = 0, RDP_SEL_QUEUE_LENGTH };
+
+struct rdp_lun_spec {
+	char *name;  /* config section, or the cfgstring for wwid= */
+	char *wwid;  /* when the LUN is given by identity; NULL otherwise */
+	char **paths; /* NULL-terminated device list (from paths= or from discovery) */
+	unsigned int cmd_timeout_ms;	  /* per-command timeout on a path */
+	unsigned int checker_interval_ms; /* how often a failed path is tested */
+	unsigned int max_retries;	  /* bound on re-issues of one command */
+	enum rdp_selector_kind selector;
+};
+
+struct rdp_config; /* a parsed configuration file */
+
+#define RDP_DEFAULT_CONFIG "/etc/tcmu-rdp/tcmu-rdp.conf"
+
+/* Load a configuration file. A missing default file is an empty config; every other problem is
+ * an error naming the file, group and key. */
+struct rdp_config *rdp_config_load(const char *file, bool missing_ok, GError **err);
+void rdp_config_free(struct rdp_config *cfg);
+/* Resolve a cfgstring ("wwid=<id>" or a section name) into a spec. For wwid= the device list is
+ * found with rdp_discover_wwid(). */
+struct rdp_lun_spec *rdp_lun_spec_resolve(const struct rdp_config *cfg, const char *cfgstring,
+					  GError **err);
+void rdp_lun_spec_free(struct rdp_lun_spec *spec);
+typedef struct rdp_lun_spec rdp_lun_spec;
+typedef struct rdp_config rdp_config;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_lun_spec, rdp_lun_spec_free)
+
+/* ---- discovery (discover.c) ---- */
+/* Every /dev/sgN whose SCSI device reports this wwid in sysfs. NULL-terminated, maybe empty. */
+char **rdp_discover_wwid(const char *wwid, GError **err);
+
+/* ---- engine (lun.c) ---- */
+struct rdp_env {
+	const struct rdp_backend_ops *backend;
+	uint64_t (*now_ns)(void); /* injected clock; NULL: the monotonic clock */
+};
+
+struct rdp_capacity {
+	uint64_t blocks;
+	uint32_t block_size;
+};
+
+enum rdp_path_state {
+	RDP_PATH_ACTIVE,
+	RDP_PATH_FAILED,
+	RDP_PATH_CHECKING,
+};
+
+struct rdp_path_stats {
+	uint64_t cmds;
+	uint64_t bytes;
+	uint64_t path_errors;
+	uint64_t target_errors;
+	uint64_t retries;
+	uint64_t failovers; /* commands moved off this path */
+	uint32_t inflight;
+	uint64_t lat_sum_us;
+	uint32_t lat_max_us;
+};
+
+struct rdp_lun_stats {
+	uint64_t cmds;
+	uint64_t errors_returned; /* commands completed to the initiator with non-GOOD status */
+	uint64_t failovers;
+	uint64_t path_failures;
+	uint64_t path_recoveries;
+	uint32_t lat_max_us;
+};
+
+/* Create a LUN: open every path of spec, check each answers INQUIRY with the same identity
+ * (and spec->wwid when given), read the capacity. Fails with a readable error otherwise. */
+struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_env *env,
+			     GError **err);
+/* Refuse a front-end size/block size that the backing LUN cannot serve. */
+bool rdp_lun_check_frontend(struct rdp_lun *lun, uint64_t dev_size, uint32_t block_size,
+			    GError **err);
+/* Commands held with no usable path fail after this long (keep it under the kernel's
+ * cmd_time_out so the initiator gets our sense, not a timeout). */
+void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms);
+/* Take a command. The engine decides cmd->dir from the CDB and calls cmd->done() exactly once. */
+void rdp_lun_submit(struct rdp_lun *lun, struct rdp_cmd *cmd);
+/* Take a command the submitter cannot pass on, and complete it with CHECK CONDITION and this
+ * sense (counted like every other command). */
+void rdp_lun_submit_error(struct rdp_lun *lun, struct rdp_cmd *cmd, uint8_t key, uint8_t asc,
+			  uint8_t ascq);
+/* Periodic work: path checker, delayed retries. Call every ~100 ms. */
+void rdp_lun_tick(struct rdp_lun *lun);
+unsigned int rdp_lun_inflight(const struct rdp_lun *lun);
+void rdp_lun_close(struct rdp_lun *lun);
+
+const char *rdp_lun_name(const struct rdp_lun *lun);
+const char *rdp_lun_wwid(const struct rdp_lun *lun);
+struct rdp_capacity rdp_lun_capacity(const struct rdp_lun *lun);
+const struct rdp_lun_stats *rdp_lun_stats(const struct rdp_lun *lun);
+unsigned int rdp_lun_path_count(const struct rdp_lun *lun);
+struct rdp_path *rdp_lun_path(const struct rdp_lun *lun, unsigned int i);
+const char *rdp_path_dev(const struct rdp_path *p);
+enum rdp_path_state rdp_path_state(const struct rdp_path *p);
+const char *rdp_path_state_name(enum rdp_path_state s);
+const struct rdp_path_stats *rdp_path_stats(const struct rdp_path *p);

@@ -1,0 +1,233 @@
+/* The fake path backend of tests/unit/fake-backend.h. */
+#include <errno.h>
+#include <string.h>
+
+#include <scsi/sg_unaligned.h>
+
+#include "fake-backend.h"
+
+#define FAKE_MAX_DEVS 8
+
+static struct fake_dev devs[FAKE_MAX_DEVS];
+static unsigned int ndevs;
+static GQueue pending = G_QUEUE_INIT;
+uint64_t fake_now = 1000000000ull;
+
+struct fake_pending {
+	struct fake_dev *dev;
+	struct rdp_req *req;
+};
+
+uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+void fake_reset(void)
+{
+	struct fake_pending *fp;
+	while ((fp = g_queue_pop_head(&pending)))
+		g_free(fp);
+	memset(devs, 0, sizeof(devs));
+	ndevs = 0;
+	fake_now = 1000000000ull;
+}
+
+struct fake_dev *fake_dev_add(const char *name, const char *wwid)
+{
+	g_assert_cmpuint(ndevs, <, FAKE_MAX_DEVS);
+	struct fake_dev *d = &devs[ndevs++];
+	g_strlcpy(d->name, name, sizeof(d->name));
+	g_strlcpy(d->wwid, wwid, sizeof(d->wwid));
+	d->blocks = 524288;
+	d->block_size = 512;
+	return d;
+}
+
+size_t fake_vpd83(const char *wwid, uint8_t *buf, size_t len)
+{
+	uint8_t p[4 + 12 + 8] = {0x00, 0x83, 0, 20};
+	/* NAA, binary, association LU */
+	p[4] = 0x01;
+	p[5] = 0x03;
+	p[7] = 8;
+	g_assert_true(g_str_has_prefix(wwid, "naa.") && strlen(wwid) == 20);
+	for (int i = 0; i < 8; i++) {
+		char hex[3] = {wwid[4 + 2 * i], wwid[5 + 2 * i], 0};
+		p[8 + i] = (uint8_t)strtoul(hex, NULL, 16);
+	}
+	/* relative target port: association target port, PIV, type 4 */
+	p[16] = 0x61;
+	p[17] = 0x94;
+	p[19] = 4;
+	p[23] = 1;
+	size_t n = MIN(len, sizeof(p));
+	memcpy(buf, p, n);
+	return sizeof(p);
+}
+
+static struct fake_dev *find(const char *name)
+{
+	for (unsigned int i = 0; i < ndevs; i++)
+		if (!strcmp(devs[i].name, name))
+			return &devs[i];
+	return NULL;
+}
+
+static int fake_open(const char *dev, void **ctx)
+{
+	struct fake_dev *d = find(dev);
+	if (!d)
+		return -ENOENT;
+	if (d->mode == FAKE_OPEN_FAILS)
+		return -ENXIO;
+	*ctx = d;
+	return 0;
+}
+
+static void fake_close(void *ctx)
+{
+}
+
+static void set_sense(struct rdp_req *req, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	memset(req->sense, 0, 18);
+	req->sense[0] = 0x70;
+	req->sense[2] = key;
+	req->sense[7] = 10;
+	req->sense[12] = asc;
+	req->sense[13] = ascq;
+	req->res.sense_len = 18;
+	req->res.status = RDP_SAM_CHECK_CONDITION;
+}
+
+static void copy_out(struct rdp_req *req, const uint8_t *data, size_t len)
+{
+	size_t done = 0;
+	for (unsigned int i = 0; i < req->iov_cnt && done < len; i++) {
+		size_t n = MIN(req->iov[i].iov_len, len - done);
+		memcpy(req->iov[i].iov_base, data + done, n);
+		done += n;
+	}
+	req->res.resid = (int32_t)(req->xfer_len - done);
+}
+
+/* Answer one request as the device's mode says. */
+static void answer(struct fake_dev *d, struct rdp_req *req)
+{
+	memset(&req->res, 0, sizeof(req->res));
+	switch (d->mode) {
+	case FAKE_NO_CONNECT:
+	case FAKE_OPEN_FAILS:
+		req->res.host_status = 0x01; /* DID_NO_CONNECT */
+		return;
+	case FAKE_MEDIUM_ERROR:
+		if (req->cdb[0] == 0x28 || req->cdb[0] == 0x2a) {
+			set_sense(req, 0x03, 0x11, 0x00);
+			return;
+		}
+		break;
+	case FAKE_BUSY:
+		req->res.status = RDP_SAM_BUSY;
+		return;
+	case FAKE_UA_RESET:
+		d->mode = FAKE_OK; /* a unit attention is reported once */
+		set_sense(req, 0x06, 0x29, 0x00);
+		return;
+	case FAKE_OK:
+		break;
+	}
+	uint8_t buf[64] = {0};
+	switch (req->cdb[0]) {
+	case 0x12:
+		if (req->cdb[1] & 1) {
+			if (req->cdb[2] == 0x83) {
+				size_t n = fake_vpd83(d->wwid, buf, sizeof(buf));
+				copy_out(req, buf, n);
+			} else if (req->cdb[2] == 0x80) {
+				uint8_t p[] = {0, 0x80, 0, 4, 'S', 'N', '0', '1'};
+				copy_out(req, p, sizeof(p));
+			} else {
+				set_sense(req, 0x05, 0x24, 0x00);
+			}
+		} else {
+			buf[0] = 0x00;
+			buf[2] = 0x06;
+			buf[4] = 31;
+			buf[5] = 0x10; /* TPGS implicit */
+			memcpy(buf + 8, "FAKE    fake-lun        0001", 28);
+			copy_out(req, buf, 36);
+		}
+		break;
+	case 0x9e:
+		sg_put_unaligned_be64(d->blocks - 1, buf);
+		sg_put_unaligned_be32(d->block_size, buf + 8);
+		copy_out(req, buf, 32);
+		break;
+	case 0x25:
+		sg_put_unaligned_be32((uint32_t)(d->blocks - 1), buf);
+		sg_put_unaligned_be32(d->block_size, buf + 4);
+		copy_out(req, buf, 8);
+		break;
+	default:
+		if (req->dir == RDP_DIR_FROM_DEV)
+			for (unsigned int i = 0; i < req->iov_cnt; i++)
+				memset(req->iov[i].iov_base, 0xa5, req->iov[i].iov_len);
+		break;
+	}
+}
+
+static int fake_submit(void *ctx, struct rdp_req *req)
+{
+	struct fake_dev *d = ctx;
+	if (d->mode == FAKE_OPEN_FAILS)
+		return -ENXIO;
+	if (d->queue_limit && d->pending >= d->queue_limit)
+		return -EBUSY;
+	struct fake_pending *fp = g_new(struct fake_pending, 1);
+	fp->dev = d;
+	fp->req = req;
+	d->submitted++;
+	d->pending++;
+	g_queue_push_tail(&pending, fp);
+	return 0;
+}
+
+static int fake_exec_sync(void *ctx, struct rdp_req *req)
+{
+	answer(ctx, req);
+	return 0;
+}
+
+unsigned int fake_complete_all(void)
+{
+	unsigned int n = g_queue_get_length(&pending);
+	for (unsigned int i = 0; i < n; i++) {
+		struct fake_pending *fp = g_queue_pop_head(&pending);
+		fp->dev->pending--;
+		answer(fp->dev, fp->req);
+		struct rdp_req *req = fp->req;
+		g_free(fp);
+		req->complete(req);
+	}
+	return n;
+}
+
+struct fake_dev *fake_pending_dev(unsigned int i)
+{
+	struct fake_pending *fp = g_queue_peek_nth(&pending, i);
+	return fp ? fp->dev : NULL;
+}
+
+unsigned int fake_pending_count(void)
+{
+	return g_queue_get_length(&pending);
+}
+
+const struct rdp_backend_ops fake_backend = {
+	.name = "fake",
+	.open = fake_open,
+	.close = fake_close,
+	.submit = fake_submit,
+	.exec_sync = fake_exec_sync,
+};

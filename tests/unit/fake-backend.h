@@ -1,0 +1,41 @@
+/* A path backend for tests: named fake devices that answer probes synchronously and hold every
+ * asynchronous request until the test completes it, with a fault mode per device. */
+#pragma once
+
+#include "rdp.h"
+
+enum fake_mode {
+	FAKE_OK,
+	FAKE_NO_CONNECT,   /* host status DID_NO_CONNECT */
+	FAKE_MEDIUM_ERROR, /* CHECK CONDITION 03/11/00 */
+	FAKE_BUSY,	   /* SCSI status BUSY */
+	FAKE_UA_RESET,	   /* CHECK CONDITION 06/29/00 */
+	FAKE_OPEN_FAILS,   /* open() and submit() say ENXIO */
+};
+
+struct fake_dev {
+	char name[64];
+	char wwid[64]; /* naa.<16 hex> */
+	uint64_t blocks;
+	uint32_t block_size;
+	enum fake_mode mode;
+	unsigned int queue_limit; /* submit says -EBUSY beyond this many pending; 0: no limit */
+	unsigned int submitted;
+	unsigned int pending;
+};
+
+extern const struct rdp_backend_ops fake_backend;
+extern uint64_t fake_now;
+uint64_t fake_clock(void);
+
+struct fake_dev *fake_dev_add(const char *name, const char *wwid);
+void fake_reset(void);
+/* Complete every pending request (in submission order) as each device's mode says. Returns how
+ * many were completed. Requests submitted from inside completions wait for the next call. */
+unsigned int fake_complete_all(void);
+/* The device a pending request at position i (0 = oldest) sits on, or NULL. */
+struct fake_dev *fake_pending_dev(unsigned int i);
+unsigned int fake_pending_count(void);
+/* Build the VPD 0x83 page the fake returns for wwid (one NAA designator plus a target port
+ * designator). Returns its length. */
+size_t fake_vpd83(const char *wwid, uint8_t *buf, size_t len);

@@ -1,0 +1,913 @@
+/* Unit tests of the configuration model (lib/config.c) and of the pure helpers of discovery
+ * (lib/discover.c). Test files go to a fresh temporary directory per test. The example config
+ * and docs/configuration.md are read from the source tree: run with G_TEST_SRCDIR set to the
+ * tree's tests/unit directory (meson: env G_TEST_SRCDIR=meson.current_source_dir()). */
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+/* Bogus identity: no device reports it, so discovery comes back empty. */
+#define NO_SUCH_WWID "naa.00000000deadbeef0000000000000000"
+
+struct fixture {
+	char *dir;
+	unsigned int files;
+};
+
+static void fixture_setup(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GError) err = NULL;
+
+	f->dir = g_dir_make_tmp("rdp-test-config-XXXXXX", &err);
+	g_assert_no_error(err);
+	f->files = 0;
+}
+
+static void fixture_teardown(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GDir) dir = g_dir_open(f->dir, 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *path = g_build_filename(f->dir, name, NULL);
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			g_assert_cmpint(g_rmdir(path), ==, 0);
+		else
+			g_assert_cmpint(g_unlink(path), ==, 0);
+	}
+	g_assert_cmpint(g_rmdir(f->dir), ==, 0);
+	g_free(f->dir);
+}
+
+/* Write len bytes of text (-1: up to the NUL) to a new file of the fixture; returns its path. */
+static char *write_file_len(struct fixture *f, const char *text, gssize len)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *name = g_strdup_printf("t%u.conf", f->files++);
+	char *path = g_build_filename(f->dir, name, NULL);
+
+	g_file_set_contents(path, text, len, &err);
+	g_assert_no_error(err);
+	return path;
+}
+
+static char *write_file(struct fixture *f, const char *text)
+{
+	return write_file_len(f, text, -1);
+}
+
+/* expected with every "@F@" replaced by file */
+static char *expand(const char *expected, const char *file)
+{
+	g_auto(GStrv) parts = g_strsplit(expected, "@F@", -1);
+	return g_strjoinv(file, parts);
+}
+
+static struct rdp_config *load_ok(struct fixture *f, const char *text)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *path = write_file(f, text);
+	struct rdp_config *cfg = rdp_config_load(path, false, &err);
+
+	g_assert_no_error(err);
+	g_assert_nonnull(cfg);
+	g_assert_cmpstr(rdp_config_file(cfg), ==, path);
+	return cfg;
+}
+
+static void check_load_error_len(struct fixture *f, const char *text, gssize len, int code,
+				 const char *expected)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *path = write_file_len(f, text, len);
+	g_autoptr(rdp_config) cfg = rdp_config_load(path, false, &err);
+	g_autofree char *want = expand(expected, path);
+
+	g_assert_null(cfg);
+	g_assert_error(err, RDP_CONFIG_ERROR, code);
+	g_assert_cmpstr(err->message, ==, want);
+}
+
+static void check_load_error(struct fixture *f, const char *text, int code, const char *expected)
+{
+	check_load_error_len(f, text, -1, code, expected);
+}
+
+static struct rdp_lun_spec *lookup_ok(const struct rdp_config *cfg, const char *cfgstring)
+{
+	g_autoptr(GError) err = NULL;
+	struct rdp_lun_spec *spec = rdp_lun_spec_lookup(cfg, cfgstring, &err);
+
+	g_assert_no_error(err);
+	g_assert_nonnull(spec);
+	return spec;
+}
+
+static void check_resolve_error(const struct rdp_config *cfg, const char *cfgstring, int code,
+				const char *expected)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, cfgstring, &err);
+	g_autofree char *want = expand(expected, cfg ? rdp_config_file(cfg) : "");
+
+	g_assert_null(spec);
+	g_assert_error(err, RDP_CONFIG_ERROR, code);
+	g_assert_cmpstr(err->message, ==, want);
+}
+
+static void check_spec(const struct rdp_lun_spec *spec, unsigned int timeout_ms,
+		       unsigned int interval_ms, unsigned int retries,
+		       enum rdp_selector_kind selector)
+{
+	g_assert_cmpuint(spec->cmd_timeout_ms, ==, timeout_ms);
+	g_assert_cmpuint(spec->checker_interval_ms, ==, interval_ms);
+	g_assert_cmpuint(spec->max_retries, ==, retries);
+	g_assert_cmpint(spec->selector, ==, selector);
+}
+
+/* ---- good files ---- */
+
+static void test_load_paths(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_config) cfg = load_ok(f, "# a comment\n"
+					       "[defaults]\n"
+					       "cmd_timeout = 20\n"
+					       "max_retries = 3\n"
+					       "\n"
+					       "[db]\n"
+					       "  paths = /dev/sg1; /dev/sg2 ;/dev//sg10;\n"
+					       "selector = queue-length\n"
+					       "checker_interval = 2500ms\n"
+					       "[plain]\n"
+					       "paths=/dev/sg3\n"
+					       "cmd_timeout = 7s\n");
+	g_auto(GStrv) names = rdp_config_lun_names(cfg);
+	const char *const want_names[] = {"db", "plain", NULL};
+	g_assert_true(g_strv_equal((const char *const *)names, want_names));
+
+	g_autoptr(rdp_lun_spec) db = lookup_ok(cfg, "db");
+	const char *const want_paths[] = {"/dev/sg1", "/dev/sg2", "/dev/sg10", NULL};
+	g_assert_cmpstr(db->name, ==, "db");
+	g_assert_null(db->wwid);
+	g_assert_true(g_strv_equal((const char *const *)db->paths, want_paths));
+	check_spec(db, 20000, 2500, 3, RDP_SEL_QUEUE_LENGTH);
+
+	g_autoptr(rdp_lun_spec) plain = lookup_ok(cfg, "plain");
+	g_assert_cmpstr(plain->paths[0], ==, "/dev/sg3");
+	g_assert_null(plain->paths[1]);
+	check_spec(plain, 7000, 5000, 3, RDP_SEL_ROUND_ROBIN);
+}
+
+static void test_load_wwid(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	/* [defaults] after the LUN still applies; NAA hex is lower-cased like the kernel's */
+	g_autoptr(rdp_config) cfg = load_ok(f, "[arch:1]\r\n"
+					       "wwid = NAA.6001405ABCDEF\r\n"
+					       "cmd_timeout = 45s\r\n"
+					       "[defaults]\r\n"
+					       "checker_interval = 60\r\n"
+					       "selector = queue-length\r\n");
+	g_autoptr(rdp_lun_spec) spec = lookup_ok(cfg, "arch:1");
+
+	g_assert_cmpstr(spec->name, ==, "arch:1");
+	g_assert_cmpstr(spec->wwid, ==, "naa.6001405abcdef");
+	g_assert_nonnull(spec->paths);
+	g_assert_null(spec->paths[0]);
+	check_spec(spec, 45000, 60000, 5, RDP_SEL_QUEUE_LENGTH);
+
+	/* a wwid= cfgstring takes [defaults] only; text designators keep their case */
+	g_autoptr(rdp_lun_spec) by_id = lookup_ok(cfg, "wwid=t10.ATA  QEMU HARDDISK");
+	g_assert_cmpstr(by_id->name, ==, "wwid=t10.ATA  QEMU HARDDISK");
+	g_assert_cmpstr(by_id->wwid, ==, "t10.ATA  QEMU HARDDISK");
+	g_assert_null(by_id->paths[0]);
+	check_spec(by_id, 30000, 60000, 5, RDP_SEL_QUEUE_LENGTH);
+}
+
+static void test_load_builtin_defaults(void)
+{
+	g_autoptr(rdp_lun_spec) spec = lookup_ok(NULL, "wwid=eui.00A0B1");
+
+	g_assert_cmpstr(spec->wwid, ==, "eui.00a0b1");
+	check_spec(spec, 30000, 5000, 5, RDP_SEL_ROUND_ROBIN);
+}
+
+static void test_load_bounds(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_config) cfg = load_ok(f, "[low]\n"
+					       "paths = /dev/sg1\n"
+					       "cmd_timeout = 1\n"
+					       "checker_interval = 1000ms\n"
+					       "max_retries = 0\n"
+					       "[high]\n"
+					       "paths = /dev/sg2\n"
+					       "cmd_timeout = 3600s\n"
+					       "checker_interval = 3600000ms\n"
+					       "max_retries = 100\n");
+	g_autoptr(rdp_lun_spec) low = lookup_ok(cfg, "low");
+	g_autoptr(rdp_lun_spec) high = lookup_ok(cfg, "high");
+
+	check_spec(low, 1000, 1000, 0, RDP_SEL_ROUND_ROBIN);
+	check_spec(high, 3600000, 3600000, 100, RDP_SEL_ROUND_ROBIN);
+}
+
+static void test_load_empty(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	const char *texts[] = {"", "\n\n", "# only a comment\n   # and another\n"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
+		g_autoptr(rdp_config) cfg = load_ok(f, texts[i]);
+		g_auto(GStrv) names = rdp_config_lun_names(cfg);
+		g_assert_cmpuint(g_strv_length(names), ==, 0);
+		check_resolve_error(cfg, "db", RDP_CONFIG_ERROR_NO_LUN,
+				    "no LUN section [db] in @F@; it defines no LUN");
+	}
+}
+
+static void test_load_missing(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autofree char *path = g_build_filename(f->dir, "absent.conf", NULL);
+	g_autoptr(GError) err = NULL;
+
+	g_autoptr(rdp_config) cfg = rdp_config_load(path, true, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(cfg);
+	g_auto(GStrv) names = rdp_config_lun_names(cfg);
+	g_assert_cmpuint(g_strv_length(names), ==, 0);
+	check_resolve_error(cfg, "db", RDP_CONFIG_ERROR_NO_LUN,
+			    "no LUN section [db] in @F@; the file does not exist");
+
+	g_autoptr(rdp_config) strict = rdp_config_load(path, false, &err);
+	g_assert_null(strict);
+	g_assert_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_READ);
+	g_autofree char *want =
+	    g_strdup_printf("%s: cannot open the configuration file: %s", path, g_strerror(ENOENT));
+	g_assert_cmpstr(err->message, ==, want);
+}
+
+static void test_load_not_regular(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(GError) err = NULL;
+
+	/* missing_ok covers absence only, not a path that is something else */
+	g_autoptr(rdp_config) cfg = rdp_config_load(f->dir, true, &err);
+	g_assert_null(cfg);
+	g_assert_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_READ);
+	g_autofree char *want = g_strdup_printf(
+	    "%s: not a regular file; give the path of the configuration file", f->dir);
+	g_assert_cmpstr(err->message, ==, want);
+}
+
+/* ---- bad files ---- */
+
+static void test_bad_keys(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	check_load_error(f, "[l]\npaths = /dev/sg1\ntimeout = 3\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:3: [l] timeout: unknown key; known keys here: paths, wwid, "
+			 "cmd_timeout, checker_interval, max_retries, selector");
+	check_load_error(f, "[defaults]\nfoo = 1\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:2: [defaults] foo: unknown key; known keys here: cmd_timeout, "
+			 "checker_interval, max_retries, selector");
+	/* GKeyFile would take this as a translation of paths */
+	check_load_error(f, "[l]\npaths[de] = /dev/sg1\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:2: [l] paths[de]: unknown key; known keys here: paths, wwid, "
+			 "cmd_timeout, checker_interval, max_retries, selector");
+	check_load_error(f, "[defaults]\npaths = /dev/sg1\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:2: [defaults] paths: only allowed in a LUN section; each LUN names "
+			 "its own devices");
+	check_load_error(f, "[defaults]\n\nwwid = naa.1\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:3: [defaults] wwid: only allowed in a LUN section; each LUN names "
+			 "its own devices");
+	check_load_error(f, "[l]\npaths = /dev/sg1\npaths = /dev/sg2\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:3: [l] paths: given twice in this section (first at line 2)");
+	check_load_error(f, "[l]\npaths = /dev/sg1\n[m]\npaths = /dev/sg2\n[l]\nmax_retries = 1\n",
+			 RDP_CONFIG_ERROR_KEY,
+			 "@F@:5: [l]: section given twice (first at line 1); merge the two");
+}
+
+static void test_bad_selector(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	check_load_error(f, "[l]\npaths = /dev/sg1\nselector = fifo\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:3: [l] selector: \"fifo\" is not a path selector; use round-robin "
+			 "or queue-length");
+	check_load_error(f, "[defaults]\nselector = Round-Robin\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [defaults] selector: \"Round-Robin\" is not a path selector; use "
+			 "round-robin or queue-length");
+}
+
+static void test_bad_range(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct {
+		const char *line;
+		const char *problem;
+	} cases[] = {
+	    {"cmd_timeout = 0", "cmd_timeout: 0 is out of range; allowed: 1 to 3600 seconds"},
+	    {"cmd_timeout = 3601", "cmd_timeout: 3601 is out of range; allowed: 1 to 3600 seconds"},
+	    {"cmd_timeout = 999ms",
+	     "cmd_timeout: 999ms is out of range; allowed: 1 to 3600 seconds"},
+	    {"checker_interval = 3600001ms",
+	     "checker_interval: 3600001ms is out of range; allowed: 1 to 3600 seconds"},
+	    {"checker_interval = 99999999999999999999",
+	     "checker_interval: 99999999999999999999 is out of range; allowed: 1 to 3600 "
+	     "seconds"},
+	    {"max_retries = 101", "max_retries: 101 is out of range; allowed: 0 to 100"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text =
+		    g_strdup_printf("[l]\npaths = /dev/sg1\n%s\n", cases[i].line);
+		g_autofree char *want = g_strdup_printf("@F@:3: [l] %s", cases[i].problem);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+	}
+}
+
+static void test_bad_number(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const char *const durations[] = {"abc", "1.5", "-1", "+3", "30min", "s", "0x10", ""};
+	static const char *const counts[] = {"three", "-1", "1e2", "5s", ""};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(durations); i++) {
+		g_autofree char *text =
+		    g_strdup_printf("[defaults]\ncmd_timeout = %s\n", durations[i]);
+		g_autofree char *want =
+		    g_strdup_printf("@F@:2: [defaults] cmd_timeout: \"%s\" is not a duration; "
+				    "write whole seconds (30) or milliseconds (1500ms)",
+				    durations[i]);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
+		g_autofree char *text =
+		    g_strdup_printf("[defaults]\nmax_retries = %s\n", counts[i]);
+		g_autofree char *want = g_strdup_printf(
+		    "@F@:2: [defaults] max_retries: \"%s\" is not a whole number", counts[i]);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+	}
+	check_load_error(f, "[defaults]\ncmd_timeout = 30 # seconds\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [defaults] cmd_timeout: a # comment must be on a line of its own");
+}
+
+static void test_bad_source(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	check_load_error(f, "[l]\npaths = /dev/sg1\nwwid = naa.1\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:3: [l] wwid: cannot be combined with paths (line 2); a LUN is given "
+			 "by paths or by wwid, not both");
+	check_load_error(f, "[l]\nwwid = naa.1\nmax_retries = 1\npaths = /dev/sg1\n",
+			 RDP_CONFIG_ERROR_KEY,
+			 "@F@:4: [l] paths: cannot be combined with wwid (line 2); a LUN is given "
+			 "by paths or by wwid, not both");
+	check_load_error(f, "[defaults]\n[l]\ncmd_timeout = 3\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:2: [l]: gives neither paths nor wwid; add paths = /dev/sgA;/dev/sgB "
+			 "or wwid = <id>");
+	check_load_error(f, "[l]\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:1: [l]: gives neither paths nor wwid; add paths = /dev/sgA;/dev/sgB "
+			 "or wwid = <id>");
+	check_load_error(f, "[l]\nwwid = naa.1/2\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [l] wwid: \"naa.1/2\" contains '/'; copy the identity from "
+			 "/sys/class/scsi_generic/sgN/device/wwid");
+	check_load_error(f, "[l]\nwwid =\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [l] wwid: \"\" is empty; copy the identity from "
+			 "/sys/class/scsi_generic/sgN/device/wwid");
+	check_load_error(f, "[a]\nwwid = naa.AB\n[b]\nwwid = naa.ab\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:4: [b] wwid: naa.ab is already used by [a] (line 2); a device can "
+			 "back one LUN only");
+}
+
+static void test_bad_paths(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct {
+		const char *value;
+		const char *problem;
+	} cases[] = {
+	    {"sg1", "sg1: not an absolute path; name the device as /dev/sgN"},
+	    {"/dev/sg1;dev/sg2", "dev/sg2: not an absolute path; name the device as /dev/sgN"},
+	    {"/dev/../tmp/sg1", "/dev/../tmp/sg1: has a '..' component; name the device as "
+				"/dev/sgN"},
+	    {"/dev/sg1/..", "/dev/sg1/..: has a '..' component; name the device as /dev/sgN"},
+	    {"/tmp/sg1", "/tmp/sg1: not under /dev/; name the SCSI generic device as /dev/sgN"},
+	    {"/dev", "/dev: not under /dev/; name the SCSI generic device as /dev/sgN"},
+	    {"/dev/sg1 /dev/sg2", "/dev/sg1 /dev/sg2: contains a blank; separate devices with ';'"},
+	    {"/dev/sg1;/dev/sg2;/dev//sg1", "/dev/sg1 is listed twice; list each device once"},
+	    {";", "no device given; list the SCSI generic devices, e.g. paths = /dev/sg1;/dev/sg2"},
+	    {"", "no device given; list the SCSI generic devices, e.g. paths = /dev/sg1;/dev/sg2"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = g_strdup_printf("[l]\npaths = %s\n", cases[i].value);
+		g_autofree char *want = g_strdup_printf("@F@:2: [l] paths: %s", cases[i].problem);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+	}
+	check_load_error(f, "[a]\npaths = /dev/sg1;/dev/sg2\n\n[b]\npaths = /dev/sg3;/dev/./sg2\n",
+			 RDP_CONFIG_ERROR_VALUE,
+			 "@F@:5: [b] paths: /dev/sg2 is already used by [a] (line 2); a device "
+			 "can back one LUN only");
+}
+
+static void test_bad_sections(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct {
+		const char *name;
+		const char *problem;
+	} cases[] = {
+	    {"a b", "contains ' '"},
+	    {"x/y", "contains '/'"},
+	    {"a..b", "contains '..'"},
+	    {"wwid=naa.1", "contains '='"},
+	    {"lün", "contains a non-ASCII character"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = g_strdup_printf("[%s]\npaths = /dev/sg1\n", cases[i].name);
+		g_autofree char *name = g_strescape(cases[i].name, NULL);
+		g_autofree char *want = g_strdup_printf(
+		    "@F@:1: [%s]: cannot be a LUN name: it %s; use letters, digits and . _ - : "
+		    "@ +",
+		    name, cases[i].problem);
+		check_load_error(f, text, RDP_CONFIG_ERROR_KEY, want);
+	}
+	check_load_error(f, "[Defaults]\ncmd_timeout = 3\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:1: [Defaults]: section names are case-sensitive; the defaults "
+			 "section is [defaults]");
+}
+
+static void test_bad_syntax(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	check_load_error(f, "[l]\npaths = /dev/sg1\nnot a key value\n", RDP_CONFIG_ERROR_SYNTAX,
+			 "@F@:3: syntax error: \"not a key value\" is not a [section] header, a "
+			 "key = value line or a # comment");
+	check_load_error(f, "[l\npaths = /dev/sg1\n", RDP_CONFIG_ERROR_SYNTAX,
+			 "@F@:1: syntax error: a section header is one name in brackets, like "
+			 "[lun0]");
+	check_load_error(f, "[l]]\n", RDP_CONFIG_ERROR_SYNTAX,
+			 "@F@:1: syntax error: a section header is one name in brackets, like "
+			 "[lun0]");
+	check_load_error(f, "\n[]\n", RDP_CONFIG_ERROR_SYNTAX,
+			 "@F@:2: syntax error: empty section name []");
+	check_load_error(f, "[l]\n = 3\n", RDP_CONFIG_ERROR_SYNTAX,
+			 "@F@:2: syntax error: '=' without a key");
+	check_load_error(f, "# c\ncmd_timeout = 3\n[l]\n", RDP_CONFIG_ERROR_SYNTAX,
+			 "@F@:2: cmd_timeout: outside any section; put it under [defaults] or "
+			 "under a LUN section");
+	static const char nul[] = "[l]\npaths = /dev/sg1\0\n";
+	check_load_error_len(f, nul, sizeof(nul) - 1, RDP_CONFIG_ERROR_SYNTAX,
+			     "@F@:2: contains a NUL byte; is this a text file?");
+	check_load_error(f, "[l]\npaths = /dev/sg1\n# \xff\n", RDP_CONFIG_ERROR_SYNTAX,
+			 "@F@:3: not valid UTF-8 text");
+}
+
+/* ---- resolving ---- */
+
+static void test_resolve_unknown(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_config) cfg = load_ok(f, "[a]\npaths = /dev/sg1\n[b]\nwwid = naa.2\n");
+
+	check_resolve_error(cfg, "c", RDP_CONFIG_ERROR_NO_LUN,
+			    "no LUN section [c] in @F@; known LUN sections: [a], [b]");
+	/* names are case-sensitive */
+	check_resolve_error(cfg, "A", RDP_CONFIG_ERROR_NO_LUN,
+			    "no LUN section [A] in @F@; known LUN sections: [a], [b]");
+	check_resolve_error(NULL, "c", RDP_CONFIG_ERROR_NO_LUN,
+			    "no LUN section [c]: no configuration file is loaded; give wwid=<id> "
+			    "instead");
+}
+
+static void test_resolve_bad_cfgstring(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_config) cfg = load_ok(f, "[a]\npaths = /dev/sg1\n");
+	static const struct {
+		const char *cfgstring;
+		const char *message;
+	} cases[] = {
+	    {"a/b", "backstore cfgstring \"a/b\": cannot be a LUN name: it contains '/'"},
+	    {"../a", "backstore cfgstring \"../a\": cannot be a LUN name: it contains '/'"},
+	    {"..", "backstore cfgstring \"..\": cannot be a LUN name: it contains '..'"},
+	    {"a\tb", "backstore cfgstring \"a\\tb\": cannot be a LUN name: it contains a "
+		     "control character"},
+	    {"", "backstore cfgstring \"\": cannot be a LUN name: it is empty"},
+	    {"WWID=naa.1", "backstore cfgstring \"WWID=naa.1\": cannot be a LUN name: it "
+			   "contains '='"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *want = g_strdup_printf(
+		    "%s; give wwid=<id> or the name of a section of @F@", cases[i].message);
+		check_resolve_error(cfg, cases[i].cfgstring, RDP_CONFIG_ERROR_NO_LUN, want);
+	}
+
+	static const struct {
+		const char *cfgstring;
+		const char *message;
+	} wwids[] = {
+	    {"wwid=", "backstore cfgstring \"wwid=\": the WWID is empty"},
+	    {"wwid=../x", "backstore cfgstring \"wwid=../x\": the WWID contains '/'"},
+	    {"wwid=naa.1\n", "backstore cfgstring \"wwid=naa.1\\n\": the WWID contains a "
+			     "character that is not printable ASCII"},
+	    {"wwid= naa.1", "backstore cfgstring \"wwid= naa.1\": the WWID begins or ends "
+			    "with a blank"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(wwids); i++) {
+		g_autofree char *want = g_strdup_printf(
+		    "%s; copy it from /sys/class/scsi_generic/sgN/device/wwid", wwids[i].message);
+		check_resolve_error(cfg, wwids[i].cfgstring, RDP_CONFIG_ERROR_NO_LUN, want);
+	}
+
+	g_autofree char *long_name = g_strnfill(129, 'a');
+	check_resolve_error(
+	    cfg, long_name, RDP_CONFIG_ERROR_NO_LUN,
+	    "backstore cfgstring \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaa\": cannot be a LUN name: it is longer than 128 characters; give "
+	    "wwid=<id> or the name of a section of @F@");
+}
+
+/* Discovery needs sysfs; a sandbox without it cannot say what this test asserts. */
+static bool sysfs_enumerable(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_auto(GStrv) list = rdp_discover_wwid(NO_SUCH_WWID, &err);
+
+	if (!list) {
+		g_test_skip_printf("cannot enumerate sysfs here: %s", err->message);
+		return false;
+	}
+	return true;
+}
+
+static void test_resolve_wwid_absent(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	if (!sysfs_enumerable())
+		return;
+
+	g_autoptr(rdp_config) cfg = load_ok(f, "[l]\nwwid = " NO_SUCH_WWID "\n");
+	check_resolve_error(cfg, "wwid=" NO_SUCH_WWID, RDP_CONFIG_ERROR_DEVICE,
+			    "no SCSI generic device reports WWID " NO_SUCH_WWID "; compare with "
+			    "/sys/class/scsi_generic/sgN/device/wwid and check that the sg driver "
+			    "is loaded");
+	check_resolve_error(cfg, "l", RDP_CONFIG_ERROR_DEVICE,
+			    "@F@:2: [l] wwid: no SCSI generic device reports WWID " NO_SUCH_WWID
+			    "; compare with /sys/class/scsi_generic/sgN/device/wwid and check that "
+			    "the sg driver is loaded");
+	check_resolve_error(NULL, "wwid=" NO_SUCH_WWID, RDP_CONFIG_ERROR_DEVICE,
+			    "no SCSI generic device reports WWID " NO_SUCH_WWID "; compare with "
+			    "/sys/class/scsi_generic/sgN/device/wwid and check that the sg driver "
+			    "is loaded");
+}
+
+static void test_resolve_devices(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_config) cfg = load_ok(f, "[null]\n"
+					       "paths = /dev/null\n"
+					       "[gone]\n"
+					       "paths = /dev/rdp-test-no-such-sg\n");
+
+	check_resolve_error(cfg, "null", RDP_CONFIG_ERROR_DEVICE,
+			    "@F@:2: [null] paths: /dev/null: not an SCSI generic (sg) character "
+			    "device (it is character device 1:3; sg devices have major 21)");
+	check_resolve_error(
+	    cfg, "gone", RDP_CONFIG_ERROR_DEVICE,
+	    "@F@:4: [gone] paths: /dev/rdp-test-no-such-sg: does not exist; is the "
+	    "disk attached and the sg driver loaded? lsscsi -g lists the sg devices");
+}
+
+static char *find_block_device(void)
+{
+	g_autoptr(GDir) dir = g_dir_open("/dev", 0, NULL);
+	const char *name;
+
+	while (dir && (name = g_dir_read_name(dir))) {
+		g_autofree char *path = g_build_filename("/dev", name, NULL);
+		struct stat st;
+		if (lstat(path, &st) == 0 && S_ISBLK(st.st_mode))
+			return g_steal_pointer(&path);
+	}
+	return NULL;
+}
+
+static void test_resolve_block_device(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autofree char *blk = find_block_device();
+
+	if (!blk) {
+		g_test_skip("no block device in /dev");
+		return;
+	}
+	g_autofree char *text = g_strdup_printf("[l]\npaths = %s\n", blk);
+	g_autoptr(rdp_config) cfg = load_ok(f, text);
+	g_autofree char *want = g_strdup_printf(
+	    "@F@:2: [l] paths: %s: not an SCSI generic (sg) character device (it is a block "
+	    "device; give the sg node of the same disk, lsscsi -g shows it)",
+	    blk);
+	check_resolve_error(cfg, "l", RDP_CONFIG_ERROR_DEVICE, want);
+}
+
+static void check_device_error(const char *dev, const char *expected)
+{
+	g_autoptr(GError) err = NULL;
+	dev_t rdev = 0;
+	g_autofree char *want = g_strdup_printf("%s: %s", dev, expected);
+
+	g_assert_false(rdp_sg_device_check(dev, &rdev, &err));
+	g_assert_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE);
+	g_assert_cmpstr(err->message, ==, want);
+}
+
+static void test_device_check(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autofree char *file = write_file(f, "not a device\n");
+
+	check_device_error(file,
+			   "not an SCSI generic (sg) character device (it is a regular file)");
+	check_device_error(f->dir, "not an SCSI generic (sg) character device (it is a directory)");
+	check_device_error("/dev/zero", "not an SCSI generic (sg) character device (it is "
+					"character device 1:5; sg devices have major 21)");
+
+	/* The accepting side needs a node of major 21, which only a privileged user can make. */
+	g_autofree char *node = g_build_filename(f->dir, "sg7", NULL);
+	if (mknod(node, S_IFCHR | 0600, makedev(21, 7)) < 0) {
+		g_test_message("mknod %s: %s; not testing acceptance", node, g_strerror(errno));
+		return;
+	}
+	g_autoptr(GError) err = NULL;
+	dev_t rdev = 0;
+	g_assert_true(rdp_sg_device_check(node, &rdev, &err));
+	g_assert_no_error(err);
+	g_assert_cmpuint(major(rdev), ==, 21);
+	g_assert_cmpuint(minor(rdev), ==, 7);
+}
+
+/* ---- discovery helpers ---- */
+
+static void test_wwid_matches(void)
+{
+	g_assert_true(rdp_wwid_matches("naa.33333330000007d0\n", "naa.33333330000007d0"));
+	g_assert_true(rdp_wwid_matches("naa.33333330000007D0", "naa.33333330000007d0"));
+	g_assert_true(rdp_wwid_matches("EUI.00a0b1\n", "eui.00A0B1"));
+	g_assert_true(rdp_wwid_matches("t10.ATA     QEMU HARDDISK   QM00001   \n",
+				       "t10.ATA     QEMU HARDDISK   QM00001"));
+	g_assert_true(
+	    rdp_wwid_matches("  iqn.2003-01.org.example:t1\n", "iqn.2003-01.org.example:t1"));
+	g_assert_false(rdp_wwid_matches("t10.ata qemu\n", "t10.ATA QEMU"));
+	g_assert_false(rdp_wwid_matches("naa.33333330000007d0\n", "naa.33333330000007d"));
+	g_assert_false(rdp_wwid_matches("naa.33333330000007d\n", "naa.33333330000007d0"));
+	g_assert_false(rdp_wwid_matches("naa.1234\n", "eui.1234"));
+	g_assert_false(rdp_wwid_matches("\n", ""));
+	g_assert_false(rdp_wwid_matches(NULL, "naa.1"));
+}
+
+static void test_natural_cmp(void)
+{
+	static const struct {
+		const char *a, *b;
+		int want;
+	} cases[] = {
+	    {"/dev/sg2", "/dev/sg10", -1},
+	    {"/dev/sg10", "/dev/sg2", 1},
+	    {"/dev/sg9", "/dev/sg9", 0},
+	    {"sg01", "sg1", -1},
+	    {"sg1", "sg01", 1},
+	    {"sg", "sg0", -1},
+	    {"sg1a", "sg1b", -1},
+	    {"a10b2", "a10b10", -1},
+	    {"", "a", -1},
+	    {"sg100", "sg99", 1},
+	    {"sg007", "sg8", -1},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		int got = rdp_natural_cmp(cases[i].a, cases[i].b);
+		g_assert_cmpint(got < 0 ? -1 : got > 0, ==, cases[i].want);
+	}
+}
+
+static void test_natural_sort(void)
+{
+	char *list[] = {g_strdup("/dev/sg10"),
+			g_strdup("/dev/sg2"),
+			g_strdup("/dev/sg100"),
+			g_strdup("/dev/sg0"),
+			g_strdup("/dev/sg1"),
+			g_strdup("/dev/sg11"),
+			NULL};
+	const char *const want[] = {"/dev/sg0",	 "/dev/sg1",   "/dev/sg2", "/dev/sg10",
+				    "/dev/sg11", "/dev/sg100", NULL};
+
+	rdp_natural_sort(list);
+	g_assert_true(g_strv_equal((const char *const *)list, want));
+	for (size_t i = 0; list[i]; i++)
+		g_free(list[i]);
+
+	char *empty[] = {NULL};
+	rdp_natural_sort(empty);
+	g_assert_null(empty[0]);
+}
+
+static void test_discover_absent(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_auto(GStrv) list = rdp_discover_wwid(NO_SUCH_WWID, &err);
+
+	if (!list) {
+		g_test_skip_printf("cannot enumerate sysfs here: %s", err->message);
+		return;
+	}
+	g_assert_no_error(err);
+	g_assert_cmpuint(g_strv_length(list), ==, 0);
+}
+
+/* ---- the example file and the documentation ---- */
+
+static char *source_file(const char *first, ...) G_GNUC_NULL_TERMINATED;
+
+/* A file of the source tree, from G_TEST_SRCDIR (tests/unit of the tree) or, without it, from
+ * beside the test program. NULL, with the test failed, when it is not there. */
+static char *source_file(const char *first, ...)
+{
+	va_list ap;
+
+	va_start(ap, first);
+	g_autofree char *rel = g_build_filename_valist(first, &ap);
+	va_end(ap);
+	char *path = g_test_build_filename(G_TEST_DIST, "..", "..", rel, NULL);
+	if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+		g_test_fail_printf(
+		    "%s not found: set G_TEST_SRCDIR to the source tree's tests/unit "
+		    "directory",
+		    path);
+		g_free(path);
+		return NULL;
+	}
+	return path;
+}
+
+static void test_example_config(void)
+{
+	g_autofree char *path = source_file("config", "tcmu-rdp.conf", NULL);
+	if (!path)
+		return;
+
+	g_autoptr(GError) err = NULL;
+	g_autoptr(rdp_config) cfg = rdp_config_load(path, false, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(cfg);
+
+	g_auto(GStrv) names = rdp_config_lun_names(cfg);
+	g_assert_cmpuint(g_strv_length(names), >=, 2);
+	bool by_paths = false, by_wwid = false;
+	for (size_t i = 0; names[i]; i++) {
+		g_autoptr(rdp_lun_spec) spec = lookup_ok(cfg, names[i]);
+		by_paths |= spec->paths[0] != NULL;
+		by_wwid |= spec->wwid != NULL;
+	}
+	/* the example shows both ways of giving a LUN ... */
+	g_assert_true(by_paths);
+	g_assert_true(by_wwid);
+
+	/* ... and sets every key at least once, so each has a worked example */
+	g_autofree char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	size_t n;
+	const struct rdp_config_key *keys = rdp_config_keys(&n);
+	for (size_t i = 0; i < n; i++) {
+		g_autofree char *pattern = g_strdup_printf("(?m)^%s\\s*=", keys[i].name);
+		if (!g_regex_match_simple(pattern, text, 0, 0))
+			g_test_fail_printf("%s never sets %s", path, keys[i].name);
+	}
+}
+
+/* The rows of the first table after the "| Key | Type | Default | Range |" header, with
+ * backquotes dropped and "—" read as an empty cell: key -> GStrv of the cells. */
+static GHashTable *docs_key_rows(const char *text)
+{
+	GHashTable *rows =
+	    g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_strfreev);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	bool in_table = false;
+
+	for (size_t i = 0; lines[i]; i++) {
+		const char *line = lines[i];
+		if (!in_table) {
+			in_table = g_str_has_prefix(line, "| Key | Type | Default | Range |");
+			continue;
+		}
+		if (g_str_has_prefix(line, "|--"))
+			continue;
+		if (!g_str_has_prefix(line, "|"))
+			break;
+		g_auto(GStrv) cells = g_strsplit(line, "|", -1);
+		GPtrArray *clean = g_ptr_array_new();
+		for (size_t c = 1; cells[c] && cells[c + 1]; c++) {
+			g_auto(GStrv) parts = g_strsplit(cells[c], "`", -1);
+			g_autofree char *joined = g_strjoinv("", parts);
+			char *cell = g_strdup(g_strstrip(joined));
+			if (strcmp(cell, "—") == 0)
+				cell[0] = '\0';
+			g_ptr_array_add(clean, cell);
+		}
+		g_ptr_array_add(clean, NULL);
+		char **row = (char **)g_ptr_array_free(clean, FALSE);
+		g_assert_cmpuint(g_strv_length(row), ==, 5);
+		g_assert_false(g_hash_table_contains(rows, row[0]));
+		g_hash_table_insert(rows, g_strdup(row[0]), row);
+	}
+	return rows;
+}
+
+static void test_docs_keys(void)
+{
+	g_autofree char *path = source_file("docs", "configuration.md", NULL);
+	if (!path)
+		return;
+
+	g_autofree char *text = NULL;
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_autoptr(GHashTable) rows = docs_key_rows(text);
+	size_t n;
+	const struct rdp_config_key *keys = rdp_config_keys(&n);
+
+	g_assert_cmpuint(n, >, 0);
+	for (size_t i = 0; i < n; i++) {
+		char **row = g_hash_table_lookup(rows, keys[i].name);
+		if (!row) {
+			g_test_fail_printf("%s: key %s is not documented", path, keys[i].name);
+			continue;
+		}
+		g_assert_cmpstr(row[1], ==, keys[i].type);
+		g_assert_cmpstr(row[2], ==, keys[i].default_value);
+		g_assert_cmpstr(row[3], ==, keys[i].range);
+		g_assert_cmpstr(row[4], !=, "");
+	}
+	GHashTableIter it;
+	gpointer name;
+	g_hash_table_iter_init(&it, rows);
+	while (g_hash_table_iter_next(&it, &name, NULL)) {
+		bool known = false;
+		for (size_t i = 0; i < n; i++)
+			known |= strcmp(keys[i].name, name) == 0;
+		if (!known)
+			g_test_fail_printf("%s documents %s, which the parser does not know", path,
+					   (const char *)name);
+	}
+	g_assert_cmpuint(g_hash_table_size(rows), ==, n);
+}
+
+/* Writing a key's documented default must change nothing. */
+static void test_defaults_match_table(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	size_t n;
+	const struct rdp_config_key *keys = rdp_config_keys(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!*keys[i].default_value) {
+			g_assert_true(keys[i].lun_only);
+			continue;
+		}
+		g_autofree char *text = g_strdup_printf("[defaults]\n%s = %s\n[l]\nwwid = naa.1\n",
+							keys[i].name, keys[i].default_value);
+		g_autoptr(rdp_config) cfg = load_ok(f, text);
+		g_autoptr(rdp_lun_spec) spec = lookup_ok(cfg, "l");
+		check_spec(spec, 30000, 5000, 5, RDP_SEL_ROUND_ROBIN);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+
+#define ADD(path, fn) g_test_add(path, struct fixture, NULL, fixture_setup, fn, fixture_teardown)
+	ADD("/config/load/paths", test_load_paths);
+	ADD("/config/load/wwid", test_load_wwid);
+	ADD("/config/load/bounds", test_load_bounds);
+	ADD("/config/load/empty", test_load_empty);
+	ADD("/config/load/missing", test_load_missing);
+	ADD("/config/load/not-regular", test_load_not_regular);
+	ADD("/config/bad/keys", test_bad_keys);
+	ADD("/config/bad/selector", test_bad_selector);
+	ADD("/config/bad/range", test_bad_range);
+	ADD("/config/bad/number", test_bad_number);
+	ADD("/config/bad/source", test_bad_source);
+	ADD("/config/bad/paths", test_bad_paths);
+	ADD("/config/bad/sections", test_bad_sections);
+	ADD("/config/bad/syntax", test_bad_syntax);
+	ADD("/config/resolve/unknown", test_resolve_unknown);
+	ADD("/config/resolve/bad-cfgstring", test_resolve_bad_cfgstring);
+	ADD("/config/resolve/wwid-absent", test_resolve_wwid_absent);
+	ADD("/config/resolve/devices", test_resolve_devices);
+	ADD("/config/resolve/block-device", test_resolve_block_device);
+	ADD("/config/resolve/device-check", test_device_check);
+	ADD("/config/defaults-match-table", test_defaults_match_table);
+#undef ADD
+	g_test_add_func("/config/load/builtin-defaults", test_load_builtin_defaults);
+	g_test_add_func("/discover/wwid-matches", test_wwid_matches);
+	g_test_add_func("/discover/natural-cmp", test_natural_cmp);
+	g_test_add_func("/discover/natural-sort", test_natural_sort);
+	g_test_add_func("/discover/absent", test_discover_absent);
+	g_test_add_func("/config/example", test_example_config);
+	g_test_add_func("/config/docs-keys", test_docs_keys);
+	return g_test_run();
+}

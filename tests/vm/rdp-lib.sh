@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# Guest helpers for the gateway's VM tests: start tcmu-rdpd, create user:rdp backstores behind a
+# tcm_loop LUN, find the initiator-side disk, run fio with verification and read its figures.
+#   source "$RDP_SRC/tests/vm/guest-lib.sh"; source "$RDP_SRC/tests/vm/rdp-lib.sh"
+
+RDPD=$RDP_SRC/build/handler/tcmu-rdpd
+RDP_LOG=${VMOUT:-/tmp}/tcmu-rdpd.log
+RDP_LOOP_WWN=naa.5001405000000001
+RDP_PID=
+
+# rdp_start [ARGS...]: system bus with our policy, then the daemon, logging to $RDP_LOG; waits
+# until it owns org.kernel.TCMUService1.
+rdp_start() {
+	[[ -x $RDPD ]] || vm_fail "$RDPD not built (run ninja -C build on the host first)"
+	vm_start_dbus "$RDP_SRC/config/org.kernel.TCMUService1.conf"
+	"$RDPD" --log-level debug "$@" >>"$RDP_LOG" 2>&1 &
+	RDP_PID=$!
+	vm_wait 30 _rdp_owned || { cat "$RDP_LOG" >&2; vm_fail "tcmu-rdpd did not come up"; }
+	vm_log "tcmu-rdpd running (pid $RDP_PID)"
+}
+
+_rdp_owned() {
+	kill -0 "$RDP_PID" 2>/dev/null || return 2
+	dbus-send --system --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+		org.freedesktop.DBus.NameHasOwner string:org.kernel.TCMUService1 2>/dev/null |
+		grep -q "boolean true"
+}
+
+# rdp_stop: SIGTERM, wait; the daemon logs its summary on the way out.
+rdp_stop() {
+	[[ -n $RDP_PID ]] || return 0
+	kill -TERM "$RDP_PID" 2>/dev/null || true
+	wait "$RDP_PID" 2>/dev/null || true
+	RDP_PID=
+}
+
+# rdp_summary: ask the running daemon for its counters (SIGUSR1) and print the summary lines.
+rdp_summary() {
+	local n
+	n=$(grep -c "summary " "$RDP_LOG" || true)
+	kill -USR1 "$RDP_PID"
+	vm_wait 10 _rdp_more_summaries "$n" || vm_fail "no summary in the daemon log"
+	sleep 0.2
+	grep "summary " "$RDP_LOG" | tail -n +$((n + 1))
+}
+_rdp_more_summaries() { (($(grep -c "summary " "$RDP_LOG" || true) > $1)); }
+
+# rdp_loop_disk: the sdX that tcm_loop shows for LUN 0 (waits for it).
+_rdp_find_loop_disk() {
+	local h d
+	for h in /sys/class/scsi_host/host*; do
+		[[ $(<"$h/proc_name") == tcm_loopback ]] || continue
+		for d in "$h"/device/target*/*/block/sd*; do
+			[[ -e $d ]] || continue
+			[[ -b /dev/${d##*/} ]] || continue
+			echo "${d##*/}"
+			return 0
+		done
+	done
+	return 1
+}
+rdp_loop_disk() {
+	local disk
+	vm_wait 60 _rdp_find_loop_disk >/dev/null || vm_fail "no tcm_loop disk appeared"
+	disk=$(_rdp_find_loop_disk)
+	echo "$disk"
+}
+
+# rdp_fio NAME DISK [fio args...]: random writes of mixed sizes with crc32c verify; JSON result in
+# $VMOUT/NAME.json. Returns fio's exit code.
+rdp_fio() {
+	local name=$1 disk=$2
+	shift 2
+	fio --name="$name" --filename="/dev/$disk" --direct=1 --ioengine=libaio \
+		--rw=randwrite --bsrange=4k-64k --size=48M --iodepth=16 \
+		--verify=crc32c --verify_fatal=1 --do_verify=1 --randseed=1234 \
+		--output-format=json --output="$VMOUT/$name.json" "$@"
+}
+
+# rdp_fio_figures NAME: "ios=N errors=N max_clat_ms=X" from the fio JSON.
+rdp_fio_figures() {
+	python3 - "$VMOUT/$1.json" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))["jobs"][0]
+ios = j["write"]["total_ios"] + j["read"]["total_ios"]
+mx = max(j["write"]["clat_ns"]["max"], j["read"]["clat_ns"]["max"]) / 1e6
+print(f"ios={ios} errors={j['error']} max_clat_ms={mx:.1f} write_mb={j['write']['io_bytes']/1048576:.1f} verify_mb={j['read']['io_bytes']/1048576:.1f}")
+PY
+}
+
+# rdp_vpd83 DISK: the page as hex, read through the initiator-side disk.
+rdp_vpd83() {
+	sg_vpd --page=0x83 --hex --raw "/dev/$1" 2>/dev/null | od -An -tx1 | tr -d ' \n' ||
+		sg_vpd --page=0x83 --hex "/dev/$1"
+}

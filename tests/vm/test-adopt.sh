@@ -1,0 +1,31 @@
+#!/bin/bash
+# A daemon started after the backstore exists adopts it, and a restarted one does again. The
+# device and its tcm_loop LUN are made by hand in configfs (what rtslib does), with no daemon.
+set -euo pipefail
+source "$RDP_SRC/tests/vm/guest-lib.sh"
+source "$RDP_SRC/tests/vm/rdp-lib.sh"
+
+vm_scsi_debug_paths 2
+core=/sys/kernel/config/target/core/user_7/early
+mkdir -p "$core"
+echo "dev_config=rdp/wwid=$WWID,dev_size=67108864" >"$core/control"
+echo 1 >"$core/enable"
+loop=/sys/kernel/config/target/loopback/$RDP_LOOP_WWN/tpgt_1
+mkdir -p "$loop/lun/lun_0"
+ln -s "$core" "$loop/lun/lun_0/early"
+echo "naa.5001405000000002" >"$loop/nexus"
+vm_log "backstore and tcm_loop LUN exist; no daemon yet"
+
+rdp_start
+grep -q "adopting existing device" "$RDP_LOG" || vm_fail "daemon did not adopt the device"
+disk=$(rdp_loop_disk)
+rdp_fio adopt1 "$disk" --size=16M || vm_fail "fio failed after adoption"
+vm_log "first daemon: $(rdp_fio_figures adopt1)"
+
+rdp_stop
+rdp_start
+[[ $(grep -c "adopting existing device" "$RDP_LOG") == 2 ]] || vm_fail "restarted daemon did not adopt"
+rdp_fio adopt2 "$disk" --size=16M || vm_fail "fio failed after restart"
+figures=$(rdp_fio_figures adopt2)
+rdp_stop
+echo "RESULT adopt: $figures"
