@@ -18,23 +18,22 @@
 #define SUBTYPE_PREFIX "rdp/"
 #define REGISTER_TIMEOUT_MS 30000
 
-#define DEFAULT_CONFIG_DESC                                                                      \
-	"wwid=<WWID> - every SG path with that VPD 0x83 identity; or <section> - a LUN section "  \
+#define DEFAULT_CONFIG_DESC                                                                        \
+	"wwid=<WWID> - every SG path with that VPD 0x83 identity; or <section> - a LUN section "   \
 	"of /etc/tcmu-rdp/tcmu-rdp.conf"
 
 /* The interface as tcmu-runner defines it (tcmu-handler.xml); targetcli reads ConfigDesc from
  * GetManagedObjects and calls CheckConfig("<subtype>/<cfgstring>") before creating a device. */
-static const char introspection_xml[] =
-	"<node>"
-	"  <interface name='" RDP_DBUS_IFACE "'>"
-	"    <property name='ConfigDesc' type='s' access='read'/>"
-	"    <method name='CheckConfig'>"
-	"      <arg name='configstr' type='s' direction='in'/>"
-	"      <arg name='is_valid' type='b' direction='out'/>"
-	"      <arg name='message' type='s' direction='out'/>"
-	"    </method>"
-	"  </interface>"
-	"</node>";
+static const char introspection_xml[] = "<node>"
+					"  <interface name='" RDP_DBUS_IFACE "'>"
+					"    <property name='ConfigDesc' type='s' access='read'/>"
+					"    <method name='CheckConfig'>"
+					"      <arg name='configstr' type='s' direction='in'/>"
+					"      <arg name='is_valid' type='b' direction='out'/>"
+					"      <arg name='message' type='s' direction='out'/>"
+					"    </method>"
+					"  </interface>"
+					"</node>";
 
 struct rdp_dbus;
 
@@ -112,7 +111,7 @@ static void rdp_dbus_skel_init(RdpDbusSkel *self)
 }
 
 static RdpDbusSkel *skel_new(GDBusInterfaceInfo *info, GDBusInterfaceVTable *vtable,
-			       struct rdp_dbus *db)
+			     struct rdp_dbus *db)
 {
 	RdpDbusSkel *self = g_object_new(rdp_dbus_skel_get_type(), NULL);
 
@@ -189,8 +188,8 @@ static void set_state(struct rdp_dbus *db, enum rdp_dbus_state to, const char *f
 		g_warning("dbus: %s -> %s: %s", rdp_dbus_state_name(from), rdp_dbus_state_name(to),
 			  db->reason);
 	else
-		g_message("dbus: %s -> %s: %s", rdp_dbus_state_name(from),
-			  rdp_dbus_state_name(to), db->reason);
+		g_message("dbus: %s -> %s: %s", rdp_dbus_state_name(from), rdp_dbus_state_name(to),
+			  db->reason);
 	if (db->ops.state_changed)
 		db->ops.state_changed(db->ud, to, db->reason);
 }
@@ -209,14 +208,14 @@ static void on_method_call(GDBusConnection *conn, const char *sender, const char
 	(void)path;
 	(void)iface;
 	if (strcmp(method, "CheckConfig") != 0) {
-		g_dbus_method_invocation_return_error(inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
-						      "no method %s", method);
+		g_dbus_method_invocation_return_error(
+		    inv, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD, "no method %s", method);
 		return;
 	}
 	g_variant_get(params, "(&s)", &cfg);
 	if (!db) {
 		g_dbus_method_invocation_return_value(
-			inv, g_variant_new("(bs)", FALSE, "tcmu-rdpd is shutting down"));
+		    inv, g_variant_new("(bs)", FALSE, "tcmu-rdpd is shutting down"));
 		return;
 	}
 
@@ -252,14 +251,14 @@ static GVariant *on_get_property(GDBusConnection *conn, const char *sender, cons
 }
 
 static GDBusInterfaceVTable service_vtable = {
-	.method_call = on_method_call,
-	.get_property = on_get_property,
+    .method_call = on_method_call,
+    .get_property = on_get_property,
 };
 
 static RdpDbusSkel *service_skel_new(struct rdp_dbus *db)
 {
 	return skel_new(g_dbus_node_info_lookup_interface(db->node, RDP_DBUS_IFACE),
-			 &service_vtable, db);
+			&service_vtable, db);
 }
 
 static void begin_owning(struct rdp_dbus *db);
@@ -447,13 +446,12 @@ static void begin_registering(struct rdp_dbus *db)
 			  err->message);
 		return;
 	}
-	db->handler_own_id = g_bus_own_name_on_connection(db->conn, RDP_DBUS_HM_HANDLER_NAME,
-							  G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
-							  on_handler_name_acquired,
-							  on_handler_name_lost, db, NULL);
-	db->owner_watch_id = g_bus_watch_name_on_connection(db->conn, RDP_DBUS_NAME,
-							    G_BUS_NAME_WATCHER_FLAGS_NONE, NULL,
-							    on_owner_vanished, db, NULL);
+	db->handler_own_id = g_bus_own_name_on_connection(
+	    db->conn, RDP_DBUS_HM_HANDLER_NAME, G_BUS_NAME_OWNER_FLAGS_DO_NOT_QUEUE,
+	    on_handler_name_acquired, on_handler_name_lost, db, NULL);
+	db->owner_watch_id =
+	    g_bus_watch_name_on_connection(db->conn, RDP_DBUS_NAME, G_BUS_NAME_WATCHER_FLAGS_NONE,
+					   NULL, on_owner_vanished, db, NULL);
 }
 
 struct rdp_dbus *rdp_dbus_start(GDBusConnection *conn, const struct rdp_dbus_ops *ops, void *ud,

@@ -12,11 +12,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-/* <linux/target_core_user.h> pulls in <linux/uio.h>, whose struct iovec clashes with glibc's
- * (which libnl's <sys/socket.h> brings in). Take glibc's and skip the kernel's by its guard. */
-#include <sys/uio.h>
-#define __LINUX_UIO_H
-#include <linux/target_core_user.h>
 
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -27,6 +22,7 @@
 #include <netlink/socket.h>
 
 #include "netlink.h"
+#include "tcmu-abi.h" /* the TCMU_CMD_* and TCMU_ATTR_* enums */
 #include "tcmu-name.h"
 
 #define TCMU_NL_FAMILY "TCM-USER" /* TCMU_GENL_NAME; the UAPI header does not carry it */
@@ -52,20 +48,20 @@ struct rdp_nl {
 	bool features_answered;
 	int features_err;
 	uint32_t features_seq;
-	GQueue deferred;	/* struct nl_msg *, received while negotiating */
-	GHashTable *in_flight;	/* reply seq -> description, until the kernel acks it */
+	GQueue deferred;       /* struct nl_msg *, received while negotiating */
+	GHashTable *in_flight; /* reply seq -> description, until the kernel acks it */
 };
 
 /* The kernel's policy, plus the attributes it only sends (libnl has no length for NLA_S32). */
 static const struct nla_policy tcmu_policy[TCMU_ATTR_MAX + 1] = {
-	[TCMU_ATTR_DEVICE] = {.type = NLA_STRING},
-	[TCMU_ATTR_MINOR] = {.type = NLA_U32},
-	[TCMU_ATTR_DEV_CFG] = {.type = NLA_STRING},
-	[TCMU_ATTR_DEV_SIZE] = {.type = NLA_U64},
-	[TCMU_ATTR_WRITECACHE] = {.type = NLA_U8},
-	[TCMU_ATTR_CMD_STATUS] = {.type = NLA_S32, .minlen = sizeof(int32_t)},
-	[TCMU_ATTR_DEVICE_ID] = {.type = NLA_U32},
-	[TCMU_ATTR_SUPP_KERN_CMD_REPLY] = {.type = NLA_U8},
+    [TCMU_ATTR_DEVICE] = {.type = NLA_STRING},
+    [TCMU_ATTR_MINOR] = {.type = NLA_U32},
+    [TCMU_ATTR_DEV_CFG] = {.type = NLA_STRING},
+    [TCMU_ATTR_DEV_SIZE] = {.type = NLA_U64},
+    [TCMU_ATTR_WRITECACHE] = {.type = NLA_U8},
+    [TCMU_ATTR_CMD_STATUS] = {.type = NLA_S32, .minlen = sizeof(int32_t)},
+    [TCMU_ATTR_DEVICE_ID] = {.type = NLA_U32},
+    [TCMU_ATTR_SUPP_KERN_CMD_REPLY] = {.type = NLA_U8},
 };
 
 /* ---- message layer ---- */
@@ -204,8 +200,7 @@ struct nl_msg *rdp_nl_build_set_features(int family, bool kern_cmd_reply)
 /* ---- dispatcher ---- */
 
 struct rdp_nl *rdp_nl_new_detached(const struct rdp_nl_ops *ops, void *ud, int family,
-				   enum rdp_nl_replies replies, rdp_nl_send_fn send,
-				   void *send_ctx)
+				   enum rdp_nl_replies replies, rdp_nl_send_fn send, void *send_ctx)
 {
 	struct rdp_nl *nl = g_new0(struct rdp_nl, 1);
 
@@ -267,10 +262,11 @@ static int reply(struct rdp_nl *nl, const struct rdp_nl_event *ev, int status)
 		nlmsg_free(msg);
 	}
 	if (ret < 0)
-		g_warning("netlink: could not send %s for %s (dev id %u): %s. The kernel may now "
-			  "block configfs enable/rmdir of this device; release it with "
-			  "block_netlink/reset_netlink under /sys/module/target_core_user/parameters",
-			  rdp_nl_cmd_name(done), ev->uio_name, ev->dev_id, g_strerror(-ret));
+		g_warning(
+		    "netlink: could not send %s for %s (dev id %u): %s. The kernel may now "
+		    "block configfs enable/rmdir of this device; release it with "
+		    "block_netlink/reset_netlink under /sys/module/target_core_user/parameters",
+		    rdp_nl_cmd_name(done), ev->uio_name, ev->dev_id, g_strerror(-ret));
 	return ret;
 }
 
@@ -388,7 +384,7 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	}
 	what = g_hash_table_lookup(nl->in_flight, GUINT_TO_POINTER(seq));
 	if (e->error == -ENODEV)
-		/* No waiter for that device: nl_reply_supported <= 0, or created before the flag. */
+		/* No waiter: nl_reply_supported <= 0, or configured before the flag was set. */
 		g_debug("netlink: kernel was not waiting for %s (seq %u)", what ? what : "reply",
 			seq);
 	else
@@ -490,9 +486,10 @@ static int negotiate(struct rdp_nl *nl, GError **err)
 
 	if (!nl->features_answered) {
 		nl->replies = RDP_NL_REPLIES_UNKNOWN;
-		g_warning("netlink: the kernel did not answer SET_FEATURES within %d s; replying to "
-			  "every event anyway",
-			  (int)(FEATURES_TIMEOUT_US / G_USEC_PER_SEC));
+		g_warning(
+		    "netlink: the kernel did not answer SET_FEATURES within %d s; replying to "
+		    "every event anyway",
+		    (int)(FEATURES_TIMEOUT_US / G_USEC_PER_SEC));
 	} else if (nl->features_err == 0) {
 		nl->replies = RDP_NL_REPLIES_ON;
 	} else if (nl->features_err == -EOPNOTSUPP) {
@@ -505,8 +502,8 @@ static int negotiate(struct rdp_nl *nl, GError **err)
 			    "TCM-USER: the kernel refused SET_FEATURES: %s%s",
 			    g_strerror(-nl->features_err),
 			    nl->features_err == -EPERM
-				    ? " (tcmu-rdpd needs CAP_NET_ADMIN: run it as root)"
-				    : "");
+				? " (tcmu-rdpd needs CAP_NET_ADMIN: run it as root)"
+				: "");
 		return nl->features_err;
 	}
 	return 0;
@@ -531,8 +528,8 @@ static int open_socket(struct rdp_nl *nl, GError **err)
 
 	/* Resolve with libnl's default callbacks: its controller queries rely on them. */
 	nl->family = genl_ctrl_resolve(nl->sock, TCMU_NL_FAMILY);
-	group = nl->family < 0 ? nl->family : genl_ctrl_resolve_grp(nl->sock, TCMU_NL_FAMILY,
-								      TCMU_NL_GROUP);
+	group = nl->family < 0 ? nl->family
+			       : genl_ctrl_resolve_grp(nl->sock, TCMU_NL_FAMILY, TCMU_NL_GROUP);
 	if (nl->family < 0 || group < 0) {
 		ret = nl->family < 0 ? nl->family : group;
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -572,7 +569,8 @@ static int open_socket(struct rdp_nl *nl, GError **err)
 
 struct rdp_nl *rdp_nl_start(const struct rdp_nl_ops *ops, void *ud, GError **err)
 {
-	struct rdp_nl *nl = rdp_nl_new_detached(ops, ud, -1, RDP_NL_REPLIES_UNKNOWN, sock_send, NULL);
+	struct rdp_nl *nl =
+	    rdp_nl_new_detached(ops, ud, -1, RDP_NL_REPLIES_UNKNOWN, sock_send, NULL);
 
 	nl->send_ctx = nl;
 	nl->in_flight = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);

@@ -67,7 +67,7 @@ const char *rdp_nl_replies_name(enum rdp_nl_replies r);
 
 /* One event from the kernel. Strings point into the message they were parsed from. */
 struct rdp_nl_event {
-	uint8_t cmd; /* TCMU_CMD_ADDED_DEVICE, _REMOVED_DEVICE or _RECONFIG_DEVICE */
+	uint8_t cmd;	 /* TCMU_CMD_ADDED_DEVICE, _REMOVED_DEVICE or _RECONFIG_DEVICE */
 	uint8_t version; /* genl header version; the kernel sends 2 */
 	const char *uio_name;
 	uint32_t minor;

@@ -12,10 +12,10 @@
 #define RDP_TCMU_NAME_MAX 256
 
 struct rdp_tcmu_name {
-	unsigned int hba;		     /* N of configfs user_N */
-	char dev_name[RDP_TCMU_NAME_MAX];    /* the backstore's configfs directory name */
-	char subtype[RDP_TCMU_NAME_MAX];     /* handler, "rdp" for us */
-	char cfgstring[RDP_TCMU_NAME_MAX];   /* everything after the subtype's '/', may hold '/' */
+	unsigned int hba;		   /* N of configfs user_N */
+	char dev_name[RDP_TCMU_NAME_MAX];  /* the backstore's configfs directory name */
+	char subtype[RDP_TCMU_NAME_MAX];   /* handler, "rdp" for us */
+	char cfgstring[RDP_TCMU_NAME_MAX]; /* everything after the subtype's '/', may hold '/' */
 };
 
 /* Split a uio name. A device whose dev_config has no '/' after the subtype ("tcm-user/0/lun0/rdp")

@@ -42,15 +42,15 @@ static gboolean set_flag(gpointer p)
 	return G_SOURCE_REMOVE;
 }
 
-#define WAIT_UNTIL(cond)                                                                         \
-	do {                                                                                     \
-		gboolean timed_out_ = FALSE;                                                     \
-		guint t_ = g_timeout_add_seconds(WAIT_S, set_flag, &timed_out_);                 \
-		while (!(cond) && !timed_out_)                                                   \
-			g_main_context_iteration(NULL, TRUE);                                    \
-		if (!timed_out_)                                                                 \
-			g_source_remove(t_);                                                     \
-		g_assert_true(cond);                                                             \
+#define WAIT_UNTIL(cond)                                                                           \
+	do {                                                                                       \
+		gboolean timed_out_ = FALSE;                                                       \
+		guint t_ = g_timeout_add_seconds(WAIT_S, set_flag, &timed_out_);                   \
+		while (!(cond) && !timed_out_)                                                     \
+			g_main_context_iteration(NULL, TRUE);                                      \
+		if (!timed_out_)                                                                   \
+			g_source_remove(t_);                                                       \
+		g_assert_true(cond);                                                               \
 	} while (0)
 
 struct call_result {
@@ -108,7 +108,8 @@ static char *managed_config_desc(GDBusConnection *c, unsigned int *n_objects)
 	g_assert_no_error(err);
 	objects = g_variant_get_child_value(reply, 0);
 	*n_objects = (unsigned int)g_variant_n_children(objects);
-	ifaces = g_variant_lookup_value(objects, RDP_DBUS_HANDLER_PATH, G_VARIANT_TYPE("a{sa{sv}}"));
+	ifaces =
+	    g_variant_lookup_value(objects, RDP_DBUS_HANDLER_PATH, G_VARIANT_TYPE("a{sa{sv}}"));
 	if (!ifaces)
 		return NULL;
 	props = g_variant_lookup_value(ifaces, RDP_DBUS_IFACE, G_VARIANT_TYPE("a{sv}"));
@@ -135,10 +136,10 @@ static GDBusConnection *connect_bus(struct fixture *f)
 {
 	g_autoptr(GError) err = NULL;
 	GDBusConnection *c = g_dbus_connection_new_for_address_sync(
-		g_test_dbus_get_bus_address(f->bus),
-		G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-			G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
-		NULL, NULL, &err);
+	    g_test_dbus_get_bus_address(f->bus),
+	    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+	    NULL, NULL, &err);
 
 	g_assert_no_error(err);
 	return c;
@@ -165,8 +166,8 @@ static void on_state(void *ud, enum rdp_dbus_state s, const char *reason)
 }
 
 static const struct rdp_dbus_ops ops = {
-	.check = on_check,
-	.state_changed = on_state,
+    .check = on_check,
+    .state_changed = on_state,
 };
 
 static void fixture_set_up(struct fixture *f, gconstpointer data)
@@ -245,9 +246,9 @@ static void test_owner_managed_objects(struct fixture *f, gconstpointer data)
 	g_assert_nonnull(strstr(desc, "/etc/tcmu-rdp/tcmu-rdp.conf"));
 
 	/* What a Gio.DBusProxy on the object reads. */
-	prop = call(f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH,
-		    "org.freedesktop.DBus.Properties", "Get",
-		    g_variant_new("(ss)", RDP_DBUS_IFACE, "ConfigDesc"), "(v)", &err);
+	prop =
+	    call(f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH, "org.freedesktop.DBus.Properties",
+		 "Get", g_variant_new("(ss)", RDP_DBUS_IFACE, "ConfigDesc"), "(v)", &err);
 	g_assert_no_error(err);
 	g_variant_get(prop, "(v)", &value);
 	g_assert_cmpstr(g_variant_get_string(value, NULL), ==, desc);
@@ -289,8 +290,8 @@ static void test_owner_check_config(struct fixture *f, gconstpointer data)
 	wait_state(db, RDP_DBUS_OWNER);
 
 	f->answer = TRUE;
-	g_assert_true(check_config(f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH, "rdp/wwid=x",
-				   &msg));
+	g_assert_true(
+	    check_config(f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH, "rdp/wwid=x", &msg));
 	g_assert_cmpuint(f->checks, ==, 1);
 	g_assert_cmpstr(f->last_cfg, ==, "wwid=x"); /* prefix stripped */
 	g_assert_cmpstr(msg, ==, "OK");
@@ -298,8 +299,8 @@ static void test_owner_check_config(struct fixture *f, gconstpointer data)
 
 	f->answer = FALSE;
 	f->refusal = "no SG path reports wwid x";
-	g_assert_false(check_config(f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH, "rdp/wwid=x",
-				    &msg));
+	g_assert_false(
+	    check_config(f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH, "rdp/wwid=x", &msg));
 	g_assert_cmpuint(f->checks, ==, 2);
 	g_assert_cmpstr(msg, ==, "no SG path reports wwid x");
 	g_clear_pointer(&msg, g_free);
@@ -320,10 +321,10 @@ static void test_owner_read_only(struct fixture *f, gconstpointer data)
 
 	(void)data;
 	wait_state(db, RDP_DBUS_OWNER);
-	reply = call(f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH,
-		     "org.freedesktop.DBus.Properties", "Set",
-		     g_variant_new("(ssv)", RDP_DBUS_IFACE, "ConfigDesc", g_variant_new_string("x")),
-		     NULL, &err);
+	reply = call(
+	    f->client, RDP_DBUS_NAME, RDP_DBUS_HANDLER_PATH, "org.freedesktop.DBus.Properties",
+	    "Set", g_variant_new("(ssv)", RDP_DBUS_IFACE, "ConfigDesc", g_variant_new_string("x")),
+	    NULL, &err);
 	g_assert_null(reply);
 	g_assert_nonnull(err);
 	rdp_dbus_stop(db);
@@ -360,7 +361,8 @@ static void fake_forwarded(GObject *src, GAsyncResult *res, gpointer data)
 {
 	struct fake_runner *r = data;
 	g_autoptr(GError) err = NULL;
-	g_autoptr(GVariant) reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &err);
+	g_autoptr(GVariant) reply =
+	    g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &err);
 
 	g_assert_no_error(err);
 	g_variant_get(reply, "(bs)", &r->forwarded_ok, &r->forwarded_msg);
@@ -384,7 +386,7 @@ static void fake_method(GDBusConnection *conn, const char *sender, const char *p
 	g_variant_get(params, "(ss)", &r->subtype, &r->desc);
 	if (r->mode == FAKE_REFUSE) {
 		g_dbus_method_invocation_return_value(
-			inv, g_variant_new("(bs)", FALSE, "handler rdp already registered"));
+		    inv, g_variant_new("(bs)", FALSE, "handler rdp already registered"));
 		return;
 	}
 	r->pending = inv;
@@ -421,12 +423,11 @@ static void fake_start(struct fake_runner *r, struct fixture *f, int mode)
 	r->conn = connect_bus(f);
 	r->node = g_dbus_node_info_new_for_xml(hm_xml, &err);
 	g_assert_no_error(err);
-	r->reg_id = g_dbus_connection_register_object(r->conn, RDP_DBUS_HM_PATH,
-						      r->node->interfaces[0], &fake_vtable, r, NULL,
-						      &err);
+	r->reg_id = g_dbus_connection_register_object(
+	    r->conn, RDP_DBUS_HM_PATH, r->node->interfaces[0], &fake_vtable, r, NULL, &err);
 	g_assert_no_error(err);
-	r->own_id = g_bus_own_name_on_connection(r->conn, RDP_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE,
-						 fake_acquired, fake_lost, r, NULL);
+	r->own_id = g_bus_own_name_on_connection(
+	    r->conn, RDP_DBUS_NAME, G_BUS_NAME_OWNER_FLAGS_NONE, fake_acquired, fake_lost, r, NULL);
 	WAIT_UNTIL(r->owned);
 }
 
@@ -533,6 +534,32 @@ static void test_taken_stop_while_registering(struct fixture *f, gconstpointer d
 	fake_stop(&runner);
 }
 
+/* Another process already serves subtype rdp under the per-handler name. */
+static void test_taken_handler_name(struct fixture *f, gconstpointer data)
+{
+	struct fake_runner runner, other;
+	struct rdp_dbus *db;
+	guint id;
+
+	(void)data;
+	fake_start(&runner, f, FAKE_ACCEPT);
+	memset(&other, 0, sizeof(other));
+	id = g_bus_own_name_on_connection(runner.conn, RDP_DBUS_HM_HANDLER_NAME,
+					  G_BUS_NAME_OWNER_FLAGS_NONE, fake_acquired, fake_lost,
+					  &other, NULL);
+	WAIT_UNTIL(other.owned);
+
+	db = start(f, f->server);
+	wait_state(db, RDP_DBUS_FAILED);
+	g_assert_nonnull(strstr(rdp_dbus_get_reason(db), "cannot own " RDP_DBUS_HM_HANDLER_NAME));
+	assert_warned("*cannot own*");
+	g_assert_cmpuint(runner.registrations, ==, 0);
+
+	rdp_dbus_stop(db);
+	g_bus_unown_name(id);
+	fake_stop(&runner);
+}
+
 /* The owner is another tcmu-rdpd: it has no HandlerManager1. */
 static void test_taken_by_peer(struct fixture *f, gconstpointer data)
 {
@@ -585,6 +612,7 @@ int main(int argc, char **argv)
 	ADD("/dbus/taken/refused", test_taken_refused);
 	ADD("/dbus/taken/stop-while-registering", test_taken_stop_while_registering);
 	ADD("/dbus/taken/by-peer", test_taken_by_peer);
+	ADD("/dbus/taken/handler-name", test_taken_handler_name);
 	ADD("/dbus/stop-while-starting", test_stop_while_starting);
 	ret = g_test_run();
 	g_ptr_array_unref(warnings);

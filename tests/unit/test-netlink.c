@@ -3,15 +3,13 @@
  * reconfig attributes) and fed to the parser and to a dispatcher whose replies are captured. */
 #include <errno.h>
 #include <string.h>
-#include <sys/uio.h>
-#define __LINUX_UIO_H /* see handler/netlink.c */
-#include <linux/target_core_user.h>
 
 #include <glib.h>
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
 
 #include "../../handler/netlink.h"
+#include "../../handler/tcmu-abi.h"
 
 #define FAMILY 0x1d
 #define OURS "tcm-user/0/lun0/rdp/wwid=naa.33333330000007d0"
@@ -83,9 +81,9 @@ struct sent {
 static void decode_reply(struct nl_msg *msg, struct sent *out)
 {
 	static const struct nla_policy policy[TCMU_ATTR_MAX + 1] = {
-		[TCMU_ATTR_CMD_STATUS] = {.type = NLA_S32, .minlen = sizeof(int32_t)},
-		[TCMU_ATTR_DEVICE_ID] = {.type = NLA_U32},
-		[TCMU_ATTR_SUPP_KERN_CMD_REPLY] = {.type = NLA_U8},
+	    [TCMU_ATTR_CMD_STATUS] = {.type = NLA_S32, .minlen = sizeof(int32_t)},
+	    [TCMU_ATTR_DEVICE_ID] = {.type = NLA_U32},
+	    [TCMU_ATTR_SUPP_KERN_CMD_REPLY] = {.type = NLA_U8},
 	};
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
 	struct nlattr *tb[TCMU_ATTR_MAX + 1];
@@ -211,8 +209,8 @@ static void test_done_cmd(void)
 
 static void test_build_done(void)
 {
-	struct nl_msg *msg = rdp_nl_build_done(FAMILY, TCMU_CMD_ADDED_DEVICE_DONE, 4000000000u,
-					       -ENODEV);
+	struct nl_msg *msg =
+	    rdp_nl_build_done(FAMILY, TCMU_CMD_ADDED_DEVICE_DONE, 4000000000u, -ENODEV);
 	struct sent s;
 
 	g_assert_nonnull(msg);
@@ -231,7 +229,7 @@ static void test_build_done(void)
 static void test_build_set_features(void)
 {
 	static const struct nla_policy policy[TCMU_ATTR_MAX + 1] = {
-		[TCMU_ATTR_SUPP_KERN_CMD_REPLY] = {.type = NLA_U8},
+	    [TCMU_ATTR_SUPP_KERN_CMD_REPLY] = {.type = NLA_U8},
 	};
 	struct nlattr *tb[TCMU_ATTR_MAX + 1];
 
@@ -310,8 +308,8 @@ static int op_reconfig(void *ud, const char *name, uint32_t minor, uint32_t dev_
 
 /* No .removed: a missing op must still be answered. */
 static const struct rdp_nl_ops test_ops = {
-	.added = op_added,
-	.reconfig = op_reconfig,
+    .added = op_added,
+    .reconfig = op_reconfig,
 };
 
 static void fixture_set_up(struct fixture *f, gconstpointer data)
@@ -467,8 +465,8 @@ static void test_dispatch_positive_status(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(sent_at(f, 0)->status, ==, -EIO);
 }
 
-#define ADD_DISPATCH(path, fn, replies)                                                          \
-	g_test_add("/netlink/dispatch/" path, struct fixture, GINT_TO_POINTER(replies),          \
+#define ADD_DISPATCH(path, fn, replies)                                                            \
+	g_test_add("/netlink/dispatch/" path, struct fixture, GINT_TO_POINTER(replies),            \
 		   fixture_set_up, fn, fixture_tear_down)
 
 int main(int argc, char **argv)

@@ -10,8 +10,8 @@ static void test_parse_basic(void)
 {
 	struct rdp_tcmu_name n;
 
-	g_assert_cmpint(rdp_tcmu_name_parse("tcm-user/0/lun0/rdp/wwid=naa.33333330000007d0", &n), ==,
-			0);
+	g_assert_cmpint(rdp_tcmu_name_parse("tcm-user/0/lun0/rdp/wwid=naa.33333330000007d0", &n),
+			==, 0);
 	g_assert_cmpuint(n.hba, ==, 0);
 	g_assert_cmpstr(n.dev_name, ==, "lun0");
 	g_assert_cmpstr(n.subtype, ==, "rdp");
@@ -58,25 +58,25 @@ static void test_parse_hba_limits(void)
 static void test_parse_malformed(void)
 {
 	static const char *const bad[] = {
-		"",
-		"tcm-user",
-		"tcm-user/",
-		"tcm-user/0",
-		"tcm-user/0/",
-		"tcm-user/0/lun0",	 /* no dev_config: no subtype */
-		"tcm-user/0/lun0/",	 /* empty subtype */
-		"tcm-user/0/lun0//cfg",	 /* empty subtype */
-		"tcm-user//lun0/rdp/x",	 /* empty hba */
-		"tcm-user/x/lun0/rdp/x", /* hba not a number */
-		"tcm-user/-1/lun0/rdp/x",
-		"tcm-user/+1/lun0/rdp/x",
-		"tcm-user/ 1/lun0/rdp/x",
-		"tcm-user/0x1/lun0/rdp/x",
-		"tcm-user/0//rdp/x", /* empty device name */
-		"tcm-user0/lun0/rdp/x",
-		"TCM-USER/0/lun0/rdp/x",
-		"uio0",
-		"/tcm-user/0/lun0/rdp/x",
+	    "",
+	    "tcm-user",
+	    "tcm-user/",
+	    "tcm-user/0",
+	    "tcm-user/0/",
+	    "tcm-user/0/lun0",	     /* no dev_config: no subtype */
+	    "tcm-user/0/lun0/",	     /* empty subtype */
+	    "tcm-user/0/lun0//cfg",  /* empty subtype */
+	    "tcm-user//lun0/rdp/x",  /* empty hba */
+	    "tcm-user/x/lun0/rdp/x", /* hba not a number */
+	    "tcm-user/-1/lun0/rdp/x",
+	    "tcm-user/+1/lun0/rdp/x",
+	    "tcm-user/ 1/lun0/rdp/x",
+	    "tcm-user/0x1/lun0/rdp/x",
+	    "tcm-user/0//rdp/x", /* empty device name */
+	    "tcm-user0/lun0/rdp/x",
+	    "TCM-USER/0/lun0/rdp/x",
+	    "uio0",
+	    "/tcm-user/0/lun0/rdp/x",
 	};
 	struct rdp_tcmu_name n;
 
@@ -137,7 +137,8 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/tcmu-name/parse/basic", test_parse_basic);
-	g_test_add_func("/tcmu-name/parse/cfgstring-with-slashes", test_parse_cfgstring_with_slashes);
+	g_test_add_func("/tcmu-name/parse/cfgstring-with-slashes",
+			test_parse_cfgstring_with_slashes);
 	g_test_add_func("/tcmu-name/parse/empty-cfgstring", test_parse_empty_cfgstring);
 	g_test_add_func("/tcmu-name/parse/hba-limits", test_parse_hba_limits);
 	g_test_add_func("/tcmu-name/parse/malformed", test_parse_malformed);

@@ -3,7 +3,7 @@
 # WWID, and a TCMU device made by hand through configfs (as rtslib does) that shows up as uio.
 # Run: tests/vm/vm-run tests/vm/smoke.sh
 set -euo pipefail
-# shellcheck source=tests/vm/guest-lib.sh
+# shellcheck source=SCRIPTDIR/guest-lib.sh
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 
 vm_scsi_debug_paths 2

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Harness self-test of guest-lib.sh: per-path faults, delete/rescan, D-Bus, targetcli wrapper.
 set -euo pipefail
-# shellcheck source=tests/vm/guest-lib.sh
+# shellcheck source=SCRIPTDIR/../guest-lib.sh
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 
 # Reads one block from path I through its sd node, bypassing the page cache.
