@@ -47,7 +47,7 @@ read -r ios errs maxms _ <<<"$(sed 's/ios=\([0-9]*\) errors=\([0-9]*\) max_clat_
 printf '   initiator: %s I/Os, %s errors, worst completion %s ms (fio exit %s)\n' "$ios" "$errs" "$maxms" "$rc"
 printf '   gateway:   %s\n' "$lun"
 grep "summary path=" <<<"$summary" | sed 's/.*summary /   /'
-rdp_stop
+# the daemon keeps serving: at power-off the kernel syncs the tcm_loop disk through it
 if ((rc == 0)) && [[ $errs == 0 ]]; then
 	echo; echo "   The path fault never reached the initiator."
 else

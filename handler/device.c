@@ -75,24 +75,6 @@ static bool read_sysfs_u64(const char *path, uint64_t *v, GError **err)
 	return true;
 }
 
-/* configfs "info" holds "... Size: <bytes> ..." */
-static bool read_dev_size(const char *cfgdir, uint64_t *size, GError **err)
-{
-	g_autofree char *path = g_build_filename(cfgdir, "info", NULL);
-	g_autofree char *info = NULL;
-	if (!read_sysfs(path, &info, err))
-		return false;
-	const char *p = strstr(info, "Size: ");
-	char *end = NULL;
-	if (p)
-		*size = g_ascii_strtoull(p + 6, &end, 10);
-	if (!p || end == p + 6 || *size == 0) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: no Size: field", path);
-		return false;
-	}
-	return true;
-}
-
 /* ---- completions and kicks ---- */
 
 static gboolean dev_kick(gpointer data)
@@ -300,9 +282,10 @@ static bool dev_setup(struct rdp_dev *dev, const struct rdp_config *cfg, const c
 		return false;
 
 	uint64_t dev_size, block_size, cmd_time_out;
+	g_autofree char *size_path = g_build_filename(dev->cfgdir, "attrib", "dev_size", NULL);
 	g_autofree char *bs_path = g_build_filename(dev->cfgdir, "attrib", "hw_block_size", NULL);
 	g_autofree char *to_path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
-	if (!read_dev_size(dev->cfgdir, &dev_size, err) ||
+	if (!read_sysfs_u64(size_path, &dev_size, err) ||
 	    !read_sysfs_u64(bs_path, &block_size, err) ||
 	    !rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)block_size, err))
 		return false;

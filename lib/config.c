@@ -995,6 +995,16 @@ bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err)
 			    dev, major(st.st_rdev), minor(st.st_rdev), SG_MAJOR);
 		return false;
 	}
+	g_autofree char *sys = g_strdup_printf("/sys/dev/char/%u:%u", major(st.st_rdev),
+					       minor(st.st_rdev));
+	const char *fabric = rdp_sysfs_local_export(sys);
+	if (fabric) {
+		g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE,
+			    "%s: is a LUN this machine's own target exports (%s): a path through it "
+			    "would loop back into the gateway",
+			    dev, fabric);
+		return false;
+	}
 	if (rdev)
 		*rdev = st.st_rdev;
 	return true;

@@ -58,6 +58,12 @@ struct rdp_lun_spec *rdp_lun_spec_lookup(const struct rdp_config *cfg, const cha
  * *rdev (may be NULL). Errors start with "<dev>: ". */
 bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err);
 
+/* Is the SCSI device at this sysfs path (any path that resolves below its scsi host) a LUN that
+ * this machine's own LIO target exports, seen through tcm_loop or an iSCSI session to a local
+ * target? Returns the fabric's name when so, NULL otherwise. Such a device must never be a path:
+ * commands sent to it come back to the gateway itself. */
+const char *rdp_sysfs_local_export(const char *syspath);
+
 /* ---- pure helpers of discover.c ---- */
 /* Does the sysfs "wwid" attribute value (maybe padded, newline-terminated, or NULL) denote
  * wwid? Hex designators (naa., eui.) compare case-insensitively, others exactly. */

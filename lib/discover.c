@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <libudev.h>
 
@@ -97,6 +98,36 @@ static const char *sg_device_wwid(struct udev_device *dev)
 	return sdev ? udev_device_get_sysattr_value(sdev, "wwid") : NULL;
 }
 
+const char *rdp_sysfs_local_export(const char *syspath)
+{
+	g_autofree char *real = realpath(syspath, NULL);
+	if (!real)
+		return NULL;
+	g_auto(GStrv) parts = g_strsplit(real, "/", -1);
+	for (char **p = parts; *p; p++) {
+		unsigned int n;
+		char tail;
+		if (sscanf(*p, "host%u%c", &n, &tail) == 1) {
+			g_autofree char *pn_path = g_strdup_printf("/sys/class/scsi_host/host%u/proc_name", n);
+			g_autofree char *pn = NULL;
+			if (g_file_get_contents(pn_path, &pn, NULL, NULL) &&
+			    !strcmp(g_strstrip(pn), "tcm_loopback"))
+				return "tcm_loop";
+		} else if (sscanf(*p, "session%u%c", &n, &tail) == 1) {
+			g_autofree char *tn_path =
+				g_strdup_printf("/sys/class/iscsi_session/session%u/targetname", n);
+			g_autofree char *tn = NULL;
+			if (!g_file_get_contents(tn_path, &tn, NULL, NULL))
+				continue;
+			g_autofree char *local = g_build_filename("/sys/kernel/config/target/iscsi",
+								  g_strstrip(tn), NULL);
+			if (g_file_test(local, G_FILE_TEST_IS_DIR))
+				return "iSCSI session to a local target";
+		}
+	}
+	return NULL;
+}
+
 char **rdp_discover_wwid(const char *wwid, GError **err)
 {
 	g_return_val_if_fail(wwid != NULL, NULL);
@@ -134,8 +165,15 @@ char **rdp_discover_wwid(const char *wwid, GError **err)
 		    udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
 		if (!dev)
 			continue;
-		if (rdp_wwid_matches(sg_device_wwid(dev), wwid))
-			g_ptr_array_add(found,
+		if (!rdp_wwid_matches(sg_device_wwid(dev), wwid))
+			continue;
+		const char *fabric = rdp_sysfs_local_export(udev_device_get_syspath(dev));
+		if (fabric) {
+			g_debug("%s has WWID %s but is exported by this machine (%s): not a path",
+				udev_device_get_sysname(dev), wwid, fabric);
+			continue;
+		}
+		g_ptr_array_add(found,
 					g_strdup_printf("/dev/%s", udev_device_get_sysname(dev)));
 	}
 	g_ptr_array_add(found, NULL);
