@@ -213,12 +213,18 @@ static const struct rdp_env dev_env = {
 	.backend = &rdp_backend_sg,
 };
 
+/* configfs attributes take one write() in place (no temp file and rename) */
 static bool write_action(struct rdp_dev *dev, const char *action, const char *val)
 {
 	g_autofree char *path = g_build_filename(dev->cfgdir, "action", action, NULL);
-	g_autoptr(GError) err = NULL;
-	if (!g_file_set_contents_full(path, val, -1, G_FILE_SET_CONTENTS_NONE, 0644, &err)) {
-		g_warning("%s: %s", dev->name, err->message);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = -1;
+	if (fd >= 0) {
+		n = write(fd, val, strlen(val));
+		close(fd);
+	}
+	if (n < 0) {
+		g_warning("%s: writing %s to %s: %s", dev->name, val, path, g_strerror(errno));
 		return false;
 	}
 	return true;

@@ -11,12 +11,17 @@ mkdir -p "$core"
 echo "dev_config=rdp/wwid=$WWID,dev_size=67108864" >"$core/control"
 echo 1 >"$core/enable"
 loop=/sys/kernel/config/target/loopback/$RDP_LOOP_WWN/tpgt_1
+mkdir -p "$loop"
+echo "naa.5001405000000002" >"$loop/nexus" # the I_T nexus first, or the LUN scan finds none
 mkdir -p "$loop/lun/lun_0"
-ln -s "$core" "$loop/lun/lun_0/early"
-echo "naa.5001405000000002" >"$loop/nexus"
-vm_log "backstore and tcm_loop LUN exist; no daemon yet"
+# Linking the LUN scans it: its INQUIRY waits in the ring until a daemon answers.
+ln -s "$core" "$loop/lun/lun_0/early" &
+link=$!
+sleep 3
+vm_log "backstore and tcm_loop LUN exist, the scan's commands wait in the ring; no daemon yet"
 
 rdp_start
+wait "$link" || vm_fail "linking the tcm_loop LUN failed"
 grep -q "adopting existing device" "$RDP_LOG" || vm_fail "daemon did not adopt the device"
 disk=$(rdp_loop_disk)
 rdp_fio adopt1 "$disk" --size=16M || vm_fail "fio failed after adoption"
