@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 		{"no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus,
 		 "Do not own org.kernel.TCMUService1 (devices still served)", NULL},
 		{"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
-		{NULL},
+		G_OPTION_ENTRY_NULL,
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new(NULL);
 	g_autoptr(GError) err = NULL;
