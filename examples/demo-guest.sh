@@ -7,10 +7,10 @@ source "$RDP_SRC/tests/vm/rdp-lib.sh"
 say() { printf '\n== %s\n' "$*"; }
 
 say "Two paths to one LUN (scsi_debug, two hosts, one store)"
-vm_scsi_debug_paths 2 2>&1 | sed 's/^\[vm *[0-9.]*\] /   /'
+vm_scsi_debug_paths 2 2>/dev/null
 
 say "Starting tcmu-rdpd and exporting the LUN through TCMU (targetcli user:rdp, tcm_loop)"
-rdp_start
+rdp_start 2>/dev/null
 vm_targetcli >/dev/null <<EOT
 /backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
 /loopback create $RDP_LOOP_WWN
@@ -34,7 +34,7 @@ faults=$!
 	sed -u 's/.*lun lun0: /   daemon: /') &
 watch=$!
 rc=0
-rdp_fio demo "$disk" --size=96M --time_based --runtime=24 --verify_backlog=256 || rc=$?
+rdp_fio demo "$disk" --size=96M --time_based --runtime=24 --verify_backlog=256 --eta=never || rc=$?
 wait "$faults"
 sleep 3
 kill "$watch" 2>/dev/null || true
