@@ -34,6 +34,10 @@ const char *rdp_path_state_name(enum rdp_path_state s)
 		return "failed";
 	case RDP_PATH_CHECKING:
 		return "checking";
+	case RDP_PATH_STANDBY:
+		return "standby";
+	case RDP_PATH_MARGINAL:
+		return "marginal";
 	}
 	return "?";
 }

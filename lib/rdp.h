@@ -138,7 +138,35 @@ int rdp_wwid_from_vpd83(const uint8_t *page, size_t len, char *out, size_t out_l
 size_t rdp_vpd83_lu_only(uint8_t *page, size_t len);
 
 /* ---- configuration (config.c) ---- */
-enum rdp_selector_kind { RDP_SEL_ROUND_ROBIN = 0, RDP_SEL_QUEUE_LENGTH };
+#define RDP_MAX_PATHS 32
+
+enum rdp_selector_kind {
+	RDP_SEL_ROUND_ROBIN = 0,
+	RDP_SEL_QUEUE_LENGTH,
+	RDP_SEL_SERVICE_TIME,
+	RDP_SEL_WEIGHTED,
+};
+
+/* How paths are put into priority groups; I/O uses the best group with a usable path. */
+enum rdp_grouping {
+	RDP_GROUP_AUTO = 0, /* alua when the LUN reports TPGS, multibus otherwise */
+	RDP_GROUP_ALUA,	    /* by ALUA state: active/optimized > active/non-optimized > standby */
+	RDP_GROUP_PRIORITY, /* by the static priority= of each path */
+	RDP_GROUP_MULTIBUS, /* all paths in one group */
+	RDP_GROUP_FAILOVER, /* one path per group */
+};
+
+enum rdp_failback {
+	RDP_FAILBACK_IMMEDIATE = 0, /* back to a better group as soon as it has a usable path */
+	RDP_FAILBACK_MANUAL,	    /* only by an admin (switch-group) */
+	RDP_FAILBACK_FOLLOWOVER,    /* only when the current group has no usable path left */
+	RDP_FAILBACK_DEFERRED,	    /* after failback_delay_ms of the better group being usable */
+};
+
+/* no_path_retry: what happens to commands when no path is usable */
+#define RDP_NO_PATH_FAIL 0u		/* fail them at once (02/08/00, docs/commands.md) */
+#define RDP_NO_PATH_QUEUE UINT32_MAX	/* hold them up to the kernel's cmd_time_out bound */
+/* any other value N: hold them for N checker intervals (still capped by cmd_time_out) */
 
 struct rdp_lun_spec {
 	char *name;  /* config section, or the cfgstring for wwid= */
@@ -148,6 +176,24 @@ struct rdp_lun_spec {
 	unsigned int checker_interval_ms; /* how often a failed path is tested */
 	unsigned int max_retries;	  /* bound on re-issues of one command */
 	enum rdp_selector_kind selector;
+
+	/* path groups, failback, no-path policy */
+	enum rdp_grouping grouping;
+	enum rdp_failback failback;
+	unsigned int failback_delay_ms;	      /* RDP_FAILBACK_DEFERRED */
+	unsigned int no_path_retry;	      /* RDP_NO_PATH_FAIL, RDP_NO_PATH_QUEUE or N */
+	/* path checker */
+	unsigned int max_checker_interval_ms; /* healthy paths back off up to this */
+	bool read_checker;		      /* check with READ(10) of block 0, not only TUR */
+	/* marginal paths (multipath-tools' san_path_err_* model): a path that fails
+	 * marginal_err_count times within marginal_window_ms is held out for
+	 * marginal_recovery_ms even if it answers. marginal_err_count 0 disables. */
+	unsigned int marginal_err_count;
+	unsigned int marginal_window_ms;
+	unsigned int marginal_recovery_ms;
+	/* per path, aligned with paths[]; NULL when not configured */
+	unsigned int *priorities; /* grouping=priority: higher is better */
+	unsigned int *weights;	  /* selector=weighted: relative share, >= 1 */
 };
 
 struct rdp_config; /* a parsed configuration file */
@@ -183,9 +229,11 @@ struct rdp_capacity {
 };
 
 enum rdp_path_state {
-	RDP_PATH_ACTIVE,
-	RDP_PATH_FAILED,
-	RDP_PATH_CHECKING,
+	RDP_PATH_ACTIVE,   /* usable */
+	RDP_PATH_FAILED,   /* a path error, or an admin's fail; the checker tests it */
+	RDP_PATH_CHECKING, /* answered the checker; identity being proven before use */
+	RDP_PATH_STANDBY,  /* ALUA standby/unavailable: answers, but not for I/O */
+	RDP_PATH_MARGINAL, /* failed too often lately: held out for a recovery time */
 };
 
 struct rdp_path_stats {
@@ -196,8 +244,10 @@ struct rdp_path_stats {
 	uint64_t retries;
 	uint64_t failovers; /* commands moved off this path */
 	uint32_t inflight;
-	uint64_t lat_sum_us;
+	uint64_t lat_sum_us; /* mean = lat_sum_us / (cmds - inflight) */
 	uint32_t lat_max_us;
+	uint64_t transitions; /* state changes */
+	uint64_t checks;      /* checker commands sent */
 };
 
 struct rdp_lun_stats {
@@ -206,6 +256,13 @@ struct rdp_lun_stats {
 	uint64_t failovers;
 	uint64_t path_failures;
 	uint64_t path_recoveries;
+	uint64_t retries;	/* re-issues after a transient condition */
+	uint64_t target_errors; /* LUN errors returned unchanged */
+	uint64_t queued;	/* commands that waited for a usable path */
+	uint64_t queue_time_us; /* total time they waited */
+	uint64_t no_path_failed; /* commands failed because no path came back in time */
+	uint64_t lat_sum_us;	/* mean = lat_sum_us / completed */
+	uint64_t completed;
 	uint32_t lat_max_us;
 };
 
@@ -216,6 +273,20 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 /* Refuse a front-end size/block size that the backing LUN cannot serve. */
 bool rdp_lun_check_frontend(struct rdp_lun *lun, uint64_t dev_size, uint32_t block_size,
 			    GError **err);
+/* Admin actions (rdpctl). A path failed by the admin stays failed until reinstated; a
+ * reinstated path is checked (TUR + identity) before it carries I/O. switch_group makes group
+ * n (0 = best) current until the failback policy moves it. -EINVAL/-ENOENT on a bad argument. */
+int rdp_path_admin_fail(struct rdp_path *p);
+int rdp_path_admin_reinstate(struct rdp_path *p);
+int rdp_lun_switch_group(struct rdp_lun *lun, unsigned int n);
+unsigned int rdp_lun_group_count(const struct rdp_lun *lun);
+unsigned int rdp_lun_current_group(const struct rdp_lun *lun);
+/* The group a path is in (0 = best) and its priority. */
+unsigned int rdp_path_group(const struct rdp_path *p);
+unsigned int rdp_path_priority(const struct rdp_path *p);
+/* Why the path is in its state (the last transition's reason). */
+const char *rdp_path_reason(const struct rdp_path *p);
+
 /* Commands held with no usable path fail after this long (keep it under the kernel's
  * cmd_time_out so the initiator gets our sense, not a timeout). */
 void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms);
