@@ -38,6 +38,28 @@ GQuark rdp_config_error_quark(void)
 #define MAX_RETRIES_DEFAULT 5
 #define MAX_RETRIES_MIN 0
 #define MAX_RETRIES_MAX 100
+/* Without max_checker_interval, healthy paths back off to this many checker intervals: rare
+ * enough to cost nothing, frequent enough that a dead standby path is noticed within a minute
+ * at the default checker_interval. The range holds the derived value of the longest interval. */
+#define MAX_CHECKER_FACTOR 4
+#define MAX_CHECKER_INTERVAL_MIN 1
+#define MAX_CHECKER_INTERVAL_MAX 14400 /* a literal, for G_STRINGIFY in the key table */
+G_STATIC_ASSERT(MAX_CHECKER_INTERVAL_MAX == MAX_CHECKER_FACTOR * CHECKER_INTERVAL_MAX);
+#define FAILBACK_DELAY_MIN 1
+#define FAILBACK_DELAY_MAX 3600
+#define NO_PATH_RETRY_MIN 1
+#define NO_PATH_RETRY_MAX 10000
+#define MARGINAL_ERR_COUNT_DEFAULT 0
+#define MARGINAL_ERR_COUNT_MIN 0
+#define MARGINAL_ERR_COUNT_MAX 1000
+#define MARGINAL_WINDOW_DEFAULT 60
+#define MARGINAL_WINDOW_MIN 1
+#define MARGINAL_WINDOW_MAX 3600
+#define MARGINAL_RECOVERY_DEFAULT 300
+#define MARGINAL_RECOVERY_MIN 1
+#define MARGINAL_RECOVERY_MAX 86400
+#define PATH_VALUE_MIN 1
+#define PATH_VALUE_MAX 1000
 
 enum key_id {
 	KEY_PATHS,
@@ -46,29 +68,131 @@ enum key_id {
 	KEY_CHECKER_INTERVAL,
 	KEY_MAX_RETRIES,
 	KEY_SELECTOR,
+	KEY_GROUPING,
+	KEY_FAILBACK,
+	KEY_NO_PATH_RETRY,
+	KEY_MAX_CHECKER_INTERVAL,
+	KEY_CHECKER,
+	KEY_MARGINAL_ERR_COUNT,
+	KEY_MARGINAL_WINDOW,
+	KEY_MARGINAL_RECOVERY,
+	KEY_PRIORITIES,
+	KEY_WEIGHTS,
 	KEY_COUNT
 };
 
 #define DURATION_RANGE(min, max) G_STRINGIFY(min) ".." G_STRINGIFY(max) " s"
 #define COUNT_RANGE(min, max) G_STRINGIFY(min) ".." G_STRINGIFY(max)
 
-/* Defaults and ranges are spelled from the same macros the parser uses, so the documentation
- * test compares docs/configuration.md with the values actually in force. */
-static const struct rdp_config_key config_keys[KEY_COUNT] = {
-    [KEY_PATHS] = {"paths", "string list", "", "", true},
-    [KEY_WWID] = {"wwid", "string", "", "", true},
-    [KEY_CMD_TIMEOUT] = {"cmd_timeout", "duration", G_STRINGIFY(CMD_TIMEOUT_DEFAULT),
-			 DURATION_RANGE(CMD_TIMEOUT_MIN, CMD_TIMEOUT_MAX), false},
-    [KEY_CHECKER_INTERVAL] = {"checker_interval", "duration", G_STRINGIFY(CHECKER_INTERVAL_DEFAULT),
-			      DURATION_RANGE(CHECKER_INTERVAL_MIN, CHECKER_INTERVAL_MAX), false},
-    [KEY_MAX_RETRIES] = {"max_retries", "integer", G_STRINGIFY(MAX_RETRIES_DEFAULT),
-			 COUNT_RANGE(MAX_RETRIES_MIN, MAX_RETRIES_MAX), false},
-    [KEY_SELECTOR] = {"selector", "enum", "round-robin", "round-robin, queue-length", false},
-};
-
+/* The word lists below are indexed by the value they stand for. */
 static const char *const selector_names[] = {
     [RDP_SEL_ROUND_ROBIN] = "round-robin",
     [RDP_SEL_QUEUE_LENGTH] = "queue-length",
+    [RDP_SEL_SERVICE_TIME] = "service-time",
+    [RDP_SEL_WEIGHTED] = "weighted",
+};
+
+static const char *const grouping_names[] = {
+    [RDP_GROUP_AUTO] = "auto",	       [RDP_GROUP_ALUA] = "alua",
+    [RDP_GROUP_PRIORITY] = "priority", [RDP_GROUP_MULTIBUS] = "multibus",
+    [RDP_GROUP_FAILOVER] = "failover",
+};
+
+/* failback's words; a duration instead means RDP_FAILBACK_DEFERRED */
+static const char *const failback_names[] = {
+    [RDP_FAILBACK_IMMEDIATE] = "immediate",
+    [RDP_FAILBACK_MANUAL] = "manual",
+    [RDP_FAILBACK_FOLLOWOVER] = "followover",
+};
+
+/* no_path_retry's words; a count instead means that many checker intervals */
+enum no_path_word { NO_PATH_WORD_FAIL, NO_PATH_WORD_QUEUE };
+static const char *const no_path_names[] = {
+    [NO_PATH_WORD_FAIL] = "fail",
+    [NO_PATH_WORD_QUEUE] = "queue",
+};
+
+enum checker_kind { CHECKER_TUR, CHECKER_READ };
+static const char *const checker_names[] = {
+    [CHECKER_TUR] = "tur",
+    [CHECKER_READ] = "read",
+};
+
+/* Defaults and ranges are spelled from the same macros the parser uses, so the documentation
+ * test compares docs/configuration.md with the values actually in force. */
+static const struct rdp_config_key config_keys[KEY_COUNT] = {
+    [KEY_PATHS] = {.name = "paths",
+		   .type = "string list",
+		   .default_value = "",
+		   .range = "",
+		   .lun_only = true},
+    [KEY_WWID] =
+	{.name = "wwid", .type = "string", .default_value = "", .range = "", .lun_only = true},
+    [KEY_CMD_TIMEOUT] = {.name = "cmd_timeout",
+			 .type = "duration",
+			 .default_value = G_STRINGIFY(CMD_TIMEOUT_DEFAULT),
+			 .range = DURATION_RANGE(CMD_TIMEOUT_MIN, CMD_TIMEOUT_MAX)},
+    [KEY_CHECKER_INTERVAL] = {.name = "checker_interval",
+			      .type = "duration",
+			      .default_value = G_STRINGIFY(CHECKER_INTERVAL_DEFAULT),
+			      .range = DURATION_RANGE(CHECKER_INTERVAL_MIN, CHECKER_INTERVAL_MAX)},
+    [KEY_MAX_RETRIES] = {.name = "max_retries",
+			 .type = "integer",
+			 .default_value = G_STRINGIFY(MAX_RETRIES_DEFAULT),
+			 .range = COUNT_RANGE(MAX_RETRIES_MIN, MAX_RETRIES_MAX)},
+    [KEY_SELECTOR] = {.name = "selector",
+		      .type = "enum",
+		      .default_value = "round-robin",
+		      .range = "round-robin, queue-length, service-time, weighted"},
+    [KEY_GROUPING] = {.name = "grouping",
+		      .type = "enum",
+		      .default_value = "auto",
+		      .range = "auto, alua, priority, multibus, failover"},
+    [KEY_FAILBACK] = {.name = "failback",
+		      .type = "enum or duration",
+		      .default_value = "immediate",
+		      .range = "immediate, manual, followover, " DURATION_RANGE(
+			  FAILBACK_DELAY_MIN, FAILBACK_DELAY_MAX)},
+    [KEY_NO_PATH_RETRY] = {.name = "no_path_retry",
+			   .type = "enum or integer",
+			   .default_value = "queue",
+			   .range =
+			       "fail, queue, " COUNT_RANGE(NO_PATH_RETRY_MIN, NO_PATH_RETRY_MAX)},
+    [KEY_MAX_CHECKER_INTERVAL] = {.name = "max_checker_interval",
+				  .type = "duration",
+				  .default_value =
+				      G_STRINGIFY(MAX_CHECKER_FACTOR) " × checker_interval",
+				  .default_is_rule = true,
+				  .range = DURATION_RANGE(MAX_CHECKER_INTERVAL_MIN,
+							  MAX_CHECKER_INTERVAL_MAX)},
+    [KEY_CHECKER] = {.name = "checker",
+		     .type = "enum",
+		     .default_value = "tur",
+		     .range = "tur, read"},
+    [KEY_MARGINAL_ERR_COUNT] = {.name = "marginal_err_count",
+				.type = "integer",
+				.default_value = G_STRINGIFY(MARGINAL_ERR_COUNT_DEFAULT),
+				.range =
+				    COUNT_RANGE(MARGINAL_ERR_COUNT_MIN, MARGINAL_ERR_COUNT_MAX)},
+    [KEY_MARGINAL_WINDOW] = {.name = "marginal_window",
+			     .type = "duration",
+			     .default_value = G_STRINGIFY(MARGINAL_WINDOW_DEFAULT),
+			     .range = DURATION_RANGE(MARGINAL_WINDOW_MIN, MARGINAL_WINDOW_MAX)},
+    [KEY_MARGINAL_RECOVERY] = {.name = "marginal_recovery",
+			       .type = "duration",
+			       .default_value = G_STRINGIFY(MARGINAL_RECOVERY_DEFAULT),
+			       .range =
+				   DURATION_RANGE(MARGINAL_RECOVERY_MIN, MARGINAL_RECOVERY_MAX)},
+    [KEY_PRIORITIES] = {.name = "priorities",
+			.type = "integer list",
+			.default_value = "",
+			.range = COUNT_RANGE(PATH_VALUE_MIN, PATH_VALUE_MAX),
+			.lun_only = true},
+    [KEY_WEIGHTS] = {.name = "weights",
+		     .type = "integer list",
+		     .default_value = "",
+		     .range = COUNT_RANGE(PATH_VALUE_MIN, PATH_VALUE_MAX),
+		     .lun_only = true},
 };
 
 /* The settings a LUN inherits from [defaults] and may override. */
@@ -77,6 +201,19 @@ struct settings {
 	unsigned int checker_interval_ms;
 	unsigned int max_retries;
 	enum rdp_selector_kind selector;
+	enum rdp_grouping grouping;
+	enum rdp_failback failback;
+	unsigned int failback_delay_ms;
+	unsigned int no_path_retry;
+	unsigned int max_checker_interval_ms; /* 0: MAX_CHECKER_FACTOR x checker_interval */
+	bool read_checker;
+	unsigned int marginal_err_count;
+	unsigned int marginal_window_ms;
+	unsigned int marginal_recovery_ms;
+	/* Lines in [defaults] of the two checker intervals (0: built in), for the message when
+	 * a LUN section sets one so that it conflicts with the other. */
+	unsigned int checker_interval_line;
+	unsigned int max_checker_interval_line;
 };
 
 static const struct settings builtin_defaults = {
@@ -84,6 +221,22 @@ static const struct settings builtin_defaults = {
     .checker_interval_ms = CHECKER_INTERVAL_DEFAULT * 1000,
     .max_retries = MAX_RETRIES_DEFAULT,
     .selector = RDP_SEL_ROUND_ROBIN,
+    .grouping = RDP_GROUP_AUTO,
+    .failback = RDP_FAILBACK_IMMEDIATE,
+    .failback_delay_ms = 0,
+    .no_path_retry = RDP_NO_PATH_QUEUE,
+    .max_checker_interval_ms = 0,
+    .read_checker = false,
+    .marginal_err_count = MARGINAL_ERR_COUNT_DEFAULT,
+    .marginal_window_ms = MARGINAL_WINDOW_DEFAULT * 1000,
+    .marginal_recovery_ms = MARGINAL_RECOVERY_DEFAULT * 1000,
+};
+
+/* One value per device of paths=, in the same order (priorities=, weights=). */
+struct path_values {
+	unsigned int *v; /* NULL: not given */
+	unsigned int n;
+	unsigned int line;
 };
 
 struct lun_section {
@@ -94,6 +247,8 @@ struct lun_section {
 	char **paths; /* canonical, NULL when given by wwid */
 	char *wwid;   /* canonical, NULL when given by paths */
 	struct settings set;
+	struct path_values priorities;
+	struct path_values weights;
 };
 
 struct rdp_config {
@@ -471,22 +626,34 @@ static const char *path_problem(const char *path)
 	return NULL;
 }
 
+/* The digits at the start of v as a number, saturated far above any range. Returns the first
+ * character after them. */
+static const char *leading_number(const char *v, uint64_t *n)
+{
+	*n = 0;
+	for (; g_ascii_isdigit(*v); v++)
+		if (*n < UINT32_MAX)
+			*n = *n * 10 + (uint64_t)(*v - '0');
+	return v;
+}
+
+/* ", or <also>" after a range, when the key also takes words */
+static const char *or_also(const char *also)
+{
+	return also ? ", or " : "";
+}
+
 /* Whole seconds ("30", "30s") or milliseconds ("1500ms"). A fraction is refused rather than
- * rounded, so that the value written is the value used. */
+ * rounded, so that the value written is the value used. also names the words the key takes
+ * besides a duration, for the range message; NULL when there are none. */
 static bool parse_duration(const struct where *w, const char *raw, unsigned int min_s,
-			   unsigned int max_s, unsigned int *ms, GError **err)
+			   unsigned int max_s, const char *also, unsigned int *ms, GError **err)
 {
 	g_autofree char *v = g_strstrip(g_strdup(raw));
 	g_autofree char *q = g_strescape(v, NULL);
-	const char *p = v;
-	uint64_t n = 0;
-	uint64_t scale;
+	uint64_t n;
+	const char *p = leading_number(v, &n);
 
-	while (g_ascii_isdigit(*p)) {
-		if (n < UINT32_MAX) /* saturate: anything this big is out of range anyway */
-			n = n * 10 + (uint64_t)(*p - '0');
-		p++;
-	}
 	if (p == v || (*p && strcmp(p, "s") != 0 && strcmp(p, "ms") != 0)) {
 		where_error(err, RDP_CONFIG_ERROR_VALUE, w,
 			    "\"%s\" is not a duration; write whole seconds (30) or milliseconds "
@@ -494,55 +661,130 @@ static bool parse_duration(const struct where *w, const char *raw, unsigned int 
 			    q);
 		return false;
 	}
-	scale = strcmp(p, "ms") == 0 ? 1 : 1000;
+	uint64_t scale = strcmp(p, "ms") == 0 ? 1 : 1000;
 	if (n * scale < (uint64_t)min_s * 1000 || n * scale > (uint64_t)max_s * 1000) {
 		where_error(err, RDP_CONFIG_ERROR_VALUE, w,
-			    "%s is out of range; allowed: %u to %u seconds", q, min_s, max_s);
+			    "%s is out of range; allowed: %u to %u seconds%s%s", q, min_s, max_s,
+			    or_also(also), also ? also : "");
 		return false;
 	}
 	*ms = (unsigned int)(n * scale);
 	return true;
 }
 
+/* A whole number; also as for parse_duration(). */
 static bool parse_count(const struct where *w, const char *raw, unsigned int min, unsigned int max,
-			unsigned int *out, GError **err)
+			const char *also, unsigned int *out, GError **err)
 {
 	g_autofree char *v = g_strstrip(g_strdup(raw));
 	g_autofree char *q = g_strescape(v, NULL);
-	uint64_t n = 0;
-	const char *p = v;
+	uint64_t n;
+	const char *p = leading_number(v, &n);
 
-	for (; g_ascii_isdigit(*p); p++)
-		if (n < UINT32_MAX)
-			n = n * 10 + (uint64_t)(*p - '0');
 	if (p == v || *p) {
 		where_error(err, RDP_CONFIG_ERROR_VALUE, w, "\"%s\" is not a whole number", q);
 		return false;
 	}
 	if (n < min || n > max) {
-		where_error(err, RDP_CONFIG_ERROR_VALUE, w, "%s is out of range; allowed: %u to %u",
-			    q, min, max);
+		where_error(err, RDP_CONFIG_ERROR_VALUE, w,
+			    "%s is out of range; allowed: %u to %u%s%s", q, min, max, or_also(also),
+			    also ? also : "");
 		return false;
 	}
 	*out = (unsigned int)n;
 	return true;
 }
 
-static bool parse_selector(const struct where *w, const char *raw, enum rdp_selector_kind *out,
+/* "a, b or c" */
+static char *word_list(const char *const *names, size_t n)
+{
+	GString *s = g_string_new(names[0]);
+
+	for (size_t i = 1; i < n; i++)
+		g_string_append_printf(s, "%s%s", i + 1 < n ? ", " : " or ", names[i]);
+	return g_string_free(s, FALSE);
+}
+
+/* The index of v in names, or -1. Words are case-sensitive like keys. */
+static int word_index(const char *v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* One of the words of names, stored as its index; what names the kind of value for the
+ * message ("a path selector"). */
+static bool parse_word(const struct where *w, const char *raw, const char *const *names, size_t n,
+		       const char *what, int *out, GError **err)
+{
+	g_autofree char *v = g_strstrip(g_strdup(raw));
+	int i = word_index(v, names, n);
+
+	if (i >= 0) {
+		*out = i;
+		return true;
+	}
+	g_autofree char *q = g_strescape(v, NULL);
+	g_autofree char *words = word_list(names, n);
+	where_error(err, RDP_CONFIG_ERROR_VALUE, w, "\"%s\" is not %s; use %s", q, what, words);
+	return false;
+}
+
+#define PARSE_WORD(w, raw, names, what, out, err)                                                  \
+	parse_word(w, raw, names, G_N_ELEMENTS(names), what, out, err)
+
+/* immediate | manual | followover | a delay: a number is read as a duration so that its
+ * mistakes get the duration's messages; anything else gets the list of words. */
+static bool parse_failback(const struct where *w, const char *raw, struct settings *set,
 			   GError **err)
 {
 	g_autofree char *v = g_strstrip(g_strdup(raw));
+	g_autofree char *words = word_list(failback_names, G_N_ELEMENTS(failback_names));
+	int i = word_index(v, failback_names, G_N_ELEMENTS(failback_names));
 
-	for (size_t i = 0; i < G_N_ELEMENTS(selector_names); i++) {
-		if (strcmp(v, selector_names[i]) == 0) {
-			*out = (enum rdp_selector_kind)i;
-			return true;
-		}
+	if (i >= 0) {
+		set->failback = (enum rdp_failback)i;
+		set->failback_delay_ms = 0;
+		return true;
 	}
-	g_autofree char *q = g_strescape(v, NULL);
-	where_error(err, RDP_CONFIG_ERROR_VALUE, w,
-		    "\"%s\" is not a path selector; use round-robin or queue-length", q);
-	return false;
+	if (!g_ascii_isdigit(*v)) {
+		g_autofree char *q = g_strescape(v, NULL);
+		where_error(err, RDP_CONFIG_ERROR_VALUE, w,
+			    "\"%s\" is not a failback policy; use %s, or a delay in seconds "
+			    "(30)",
+			    q, words);
+		return false;
+	}
+	if (!parse_duration(w, v, FAILBACK_DELAY_MIN, FAILBACK_DELAY_MAX, words,
+			    &set->failback_delay_ms, err))
+		return false;
+	set->failback = RDP_FAILBACK_DEFERRED;
+	return true;
+}
+
+/* fail | queue | a number of checker intervals */
+static bool parse_no_path_retry(const struct where *w, const char *raw, unsigned int *out,
+				GError **err)
+{
+	g_autofree char *v = g_strstrip(g_strdup(raw));
+	g_autofree char *words = word_list(no_path_names, G_N_ELEMENTS(no_path_names));
+	int i = word_index(v, no_path_names, G_N_ELEMENTS(no_path_names));
+
+	if (i >= 0) {
+		*out = i == NO_PATH_WORD_FAIL ? RDP_NO_PATH_FAIL : RDP_NO_PATH_QUEUE;
+		return true;
+	}
+	if (!g_ascii_isdigit(*v)) {
+		g_autofree char *q = g_strescape(v, NULL);
+		where_error(err, RDP_CONFIG_ERROR_VALUE, w,
+			    "\"%s\" is not a no-path policy; use %s, or a number of checker "
+			    "intervals (%d to %d)",
+			    q, words, NO_PATH_RETRY_MIN, NO_PATH_RETRY_MAX);
+		return false;
+	}
+	return parse_count(w, v, NO_PATH_RETRY_MIN, NO_PATH_RETRY_MAX, words, out, err);
 }
 
 /* ---- loading ---- */
@@ -561,6 +803,8 @@ static void lun_section_free(void *p)
 	g_free(lun->name);
 	g_strfreev(lun->paths);
 	g_free(lun->wwid);
+	g_free(lun->priorities.v);
+	g_free(lun->weights.v);
 	g_free(lun);
 }
 
@@ -648,6 +892,128 @@ static bool load_wwid(struct loader *ld, const struct where *w, struct lun_secti
 	return true;
 }
 
+/* priorities= or weights=: numbers separated by ';'. How many there must be is known only at
+ * the end of the section, since paths may come after them (check_path_values()). */
+static bool load_path_values(struct loader *ld, const struct where *w, struct path_values *out,
+			     GError **err)
+{
+	g_autoptr(GError) e = NULL;
+	g_auto(GStrv) items = g_key_file_get_string_list(ld->kf, w->group, w->key, NULL, &e);
+	g_autoptr(GArray) list = g_array_new(FALSE, FALSE, sizeof(unsigned int));
+
+	if (!items) {
+		where_error(err, RDP_CONFIG_ERROR_VALUE, w, "%s", e->message);
+		return false;
+	}
+	for (unsigned int i = 0; items[i]; i++) {
+		const char *item = g_strstrip(items[i]);
+		/* skipped as paths= skips them, so that the two lists line up alike */
+		if (!*item)
+			continue;
+		g_autofree char *q = g_strescape(item, NULL);
+		uint64_t n;
+		const char *p = leading_number(item, &n);
+		if (p == item || *p) {
+			where_error(err, RDP_CONFIG_ERROR_VALUE, w,
+				    "\"%s\" is not a whole number; give one number per device of "
+				    "paths, separated by ';'",
+				    q);
+			return false;
+		}
+		if (n < PATH_VALUE_MIN || n > PATH_VALUE_MAX) {
+			where_error(err, RDP_CONFIG_ERROR_VALUE, w,
+				    "%s is out of range; allowed: %d to %d", q, PATH_VALUE_MIN,
+				    PATH_VALUE_MAX);
+			return false;
+		}
+		unsigned int v = (unsigned int)n;
+		g_array_append_val(list, v);
+	}
+	if (!list->len) {
+		where_error(err, RDP_CONFIG_ERROR_VALUE, w,
+			    "no value given; give one number per device of paths, e.g. %s = 2;1",
+			    w->key);
+		return false;
+	}
+	out->n = list->len;
+	out->line = w->line;
+	out->v = (unsigned int *)(void *)g_array_free(g_steal_pointer(&list), FALSE);
+	return true;
+}
+
+/* Per-path values name devices by their place in paths=, which a wwid= LUN does not have. */
+static bool check_path_values(const struct loader *ld, const struct scan_group *g,
+			      const struct lun_section *lun, int id, const struct path_values *pv,
+			      GError **err)
+{
+	struct where w = {ld->file, pv->line, g->name, config_keys[id].name};
+
+	if (!pv->v)
+		return true;
+	if (!lun->paths) {
+		where_error(err, RDP_CONFIG_ERROR_KEY, &w,
+			    "not possible with wwid (line %u): such a LUN's devices are discovered "
+			    "when the backstore is enabled, in no fixed order; list the devices "
+			    "with paths = to give each one a value",
+			    lun->source_line);
+		return false;
+	}
+	unsigned int npaths = g_strv_length(lun->paths);
+	if (pv->n != npaths) {
+		where_error(err, RDP_CONFIG_ERROR_VALUE, &w,
+			    "%u value%s for %u device%s in paths (line %u); give one value per "
+			    "device, in the order of paths",
+			    pv->n, pv->n == 1 ? "" : "s", npaths, npaths == 1 ? "" : "s",
+			    lun->source_line);
+		return false;
+	}
+	return true;
+}
+
+static char *duration_text(unsigned int ms)
+{
+	if (ms % 1000 == 0)
+		return g_strdup_printf("%u s", ms / 1000);
+	return g_strdup_printf("%u ms", ms);
+}
+
+/* Where a setting in force in a section came from: line is this section's line of it (0: not
+ * set here), defaults_line the line in [defaults] (0: built in). */
+static char *origin_text(unsigned int line, unsigned int defaults_line)
+{
+	if (line)
+		return g_strdup_printf("line %u", line);
+	if (defaults_line)
+		return g_strdup_printf("[" DEFAULTS_GROUP "] line %u", defaults_line);
+	return g_strdup("built-in default");
+}
+
+/* Healthy paths back off from checker_interval up to max_checker_interval, so the second may
+ * not be the shorter. Checked on the values in force once a section is read, since the two
+ * may be set in different sections. ci_line and mci_line are this section's lines of them. */
+static bool check_checker_intervals(const struct loader *ld, const struct scan_group *g,
+				    const struct settings *set, unsigned int ci_line,
+				    unsigned int mci_line, GError **err)
+{
+	if (!set->max_checker_interval_ms ||
+	    set->max_checker_interval_ms >= set->checker_interval_ms)
+		return true;
+	/* a conflict of two inherited values was reported at [defaults] already */
+	g_assert(mci_line || ci_line);
+	struct where w = {ld->file, mci_line ? mci_line : ci_line, g->name,
+			  mci_line ? "max_checker_interval" : "checker_interval"};
+	g_autofree char *mci = duration_text(set->max_checker_interval_ms);
+	g_autofree char *ci = duration_text(set->checker_interval_ms);
+	g_autofree char *mci_from = origin_text(mci_line, set->max_checker_interval_line);
+	g_autofree char *ci_from = origin_text(ci_line, set->checker_interval_line);
+	where_error(err, RDP_CONFIG_ERROR_VALUE, &w,
+		    "max_checker_interval (%s, %s) is shorter than checker_interval (%s, %s); "
+		    "healthy paths are checked every checker_interval at first and back off up "
+		    "to max_checker_interval, so make it at least checker_interval",
+		    mci, mci_from, ci, ci_from);
+	return false;
+}
+
 static int key_lookup(const char *name)
 {
 	for (int i = 0; i < KEY_COUNT; i++)
@@ -684,10 +1050,86 @@ static bool load_source(struct loader *ld, const struct where *w, int id, struct
 	return id == KEY_PATHS ? load_paths(ld, w, lun, err) : load_wwid(ld, w, lun, err);
 }
 
+/* Parse the value of one key into set, or into lun for the keys only a LUN has. */
+static bool load_value(struct loader *ld, const struct where *w, int id, const char *raw,
+		       struct settings *set, struct lun_section *lun, GError **err)
+{
+	bool ok = false;
+	int word = 0;
+
+	switch ((enum key_id)id) {
+	case KEY_PATHS:
+	case KEY_WWID:
+		ok = load_source(ld, w, id, lun, err);
+		break;
+	case KEY_CMD_TIMEOUT:
+		ok = parse_duration(w, raw, CMD_TIMEOUT_MIN, CMD_TIMEOUT_MAX, NULL,
+				    &set->cmd_timeout_ms, err);
+		break;
+	case KEY_CHECKER_INTERVAL:
+		ok = parse_duration(w, raw, CHECKER_INTERVAL_MIN, CHECKER_INTERVAL_MAX, NULL,
+				    &set->checker_interval_ms, err);
+		break;
+	case KEY_MAX_RETRIES:
+		ok = parse_count(w, raw, MAX_RETRIES_MIN, MAX_RETRIES_MAX, NULL, &set->max_retries,
+				 err);
+		break;
+	case KEY_SELECTOR:
+		ok = PARSE_WORD(w, raw, selector_names, "a path selector", &word, err);
+		if (ok)
+			set->selector = (enum rdp_selector_kind)word;
+		break;
+	case KEY_GROUPING:
+		ok = PARSE_WORD(w, raw, grouping_names, "a path grouping", &word, err);
+		if (ok)
+			set->grouping = (enum rdp_grouping)word;
+		break;
+	case KEY_FAILBACK:
+		ok = parse_failback(w, raw, set, err);
+		break;
+	case KEY_NO_PATH_RETRY:
+		ok = parse_no_path_retry(w, raw, &set->no_path_retry, err);
+		break;
+	case KEY_MAX_CHECKER_INTERVAL:
+		ok = parse_duration(w, raw, MAX_CHECKER_INTERVAL_MIN, MAX_CHECKER_INTERVAL_MAX,
+				    NULL, &set->max_checker_interval_ms, err);
+		break;
+	case KEY_CHECKER:
+		ok = PARSE_WORD(w, raw, checker_names, "a path checker", &word, err);
+		if (ok)
+			set->read_checker = word == CHECKER_READ;
+		break;
+	case KEY_MARGINAL_ERR_COUNT:
+		ok = parse_count(w, raw, MARGINAL_ERR_COUNT_MIN, MARGINAL_ERR_COUNT_MAX, NULL,
+				 &set->marginal_err_count, err);
+		break;
+	case KEY_MARGINAL_WINDOW:
+		ok = parse_duration(w, raw, MARGINAL_WINDOW_MIN, MARGINAL_WINDOW_MAX, NULL,
+				    &set->marginal_window_ms, err);
+		break;
+	case KEY_MARGINAL_RECOVERY:
+		ok = parse_duration(w, raw, MARGINAL_RECOVERY_MIN, MARGINAL_RECOVERY_MAX, NULL,
+				    &set->marginal_recovery_ms, err);
+		break;
+	case KEY_PRIORITIES:
+		ok = load_path_values(ld, w, &lun->priorities, err);
+		break;
+	case KEY_WEIGHTS:
+		ok = load_path_values(ld, w, &lun->weights, err);
+		break;
+	case KEY_COUNT:
+		g_assert_not_reached();
+	}
+	return ok;
+}
+
 /* Load the keys of one group into set; lun is NULL for [defaults]. */
 static bool load_group(struct loader *ld, const struct scan_group *g, struct settings *set,
 		       struct lun_section *lun, GError **err)
 {
+	unsigned int ci_line = 0;  /* this section's line of checker_interval */
+	unsigned int mci_line = 0; /* and of max_checker_interval */
+
 	for (unsigned int i = 0; i < g->keys->len; i++) {
 		const struct scan_key *k = g_ptr_array_index(g->keys, i);
 		struct where w = {ld->file, k->line, g->name, k->name};
@@ -700,9 +1142,11 @@ static bool load_group(struct loader *ld, const struct scan_group *g, struct set
 			return false;
 		}
 		if (!lun && config_keys[id].lun_only) {
-			where_error(
-			    err, RDP_CONFIG_ERROR_KEY, &w,
-			    "only allowed in a LUN section; each LUN names its own devices");
+			where_error(err, RDP_CONFIG_ERROR_KEY, &w,
+				    "only allowed in a LUN section; %s",
+				    id == KEY_PATHS || id == KEY_WWID
+					? "each LUN names its own devices"
+					: "it gives one value per device of the LUN's paths");
 			return false;
 		}
 
@@ -719,32 +1163,12 @@ static bool load_group(struct loader *ld, const struct scan_group *g, struct set
 			return false;
 		}
 
-		bool ok = false;
-		switch ((enum key_id)id) {
-		case KEY_PATHS:
-		case KEY_WWID:
-			ok = load_source(ld, &w, id, lun, err);
-			break;
-		case KEY_CMD_TIMEOUT:
-			ok = parse_duration(&w, raw, CMD_TIMEOUT_MIN, CMD_TIMEOUT_MAX,
-					    &set->cmd_timeout_ms, err);
-			break;
-		case KEY_CHECKER_INTERVAL:
-			ok = parse_duration(&w, raw, CHECKER_INTERVAL_MIN, CHECKER_INTERVAL_MAX,
-					    &set->checker_interval_ms, err);
-			break;
-		case KEY_MAX_RETRIES:
-			ok = parse_count(&w, raw, MAX_RETRIES_MIN, MAX_RETRIES_MAX,
-					 &set->max_retries, err);
-			break;
-		case KEY_SELECTOR:
-			ok = parse_selector(&w, raw, &set->selector, err);
-			break;
-		case KEY_COUNT:
-			g_assert_not_reached();
-		}
-		if (!ok)
+		if (!load_value(ld, &w, id, raw, set, lun, err))
 			return false;
+		if (id == KEY_CHECKER_INTERVAL)
+			ci_line = k->line;
+		else if (id == KEY_MAX_CHECKER_INTERVAL)
+			mci_line = k->line;
 	}
 	if (lun && !lun->source_key) {
 		struct where w = {ld->file, g->line, g->name, NULL};
@@ -752,6 +1176,15 @@ static bool load_group(struct loader *ld, const struct scan_group *g, struct set
 			    "gives neither paths nor wwid; add paths = /dev/sgA;/dev/sgB or "
 			    "wwid = <id>");
 		return false;
+	}
+	if (lun && (!check_path_values(ld, g, lun, KEY_PRIORITIES, &lun->priorities, err) ||
+		    !check_path_values(ld, g, lun, KEY_WEIGHTS, &lun->weights, err)))
+		return false;
+	if (!check_checker_intervals(ld, g, set, ci_line, mci_line, err))
+		return false;
+	if (!lun) {
+		set->checker_interval_line = ci_line;
+		set->max_checker_interval_line = mci_line;
 	}
 	return true;
 }
@@ -905,7 +1338,23 @@ static struct rdp_lun_spec *spec_new(const char *name, const struct settings *se
 	spec->checker_interval_ms = set->checker_interval_ms;
 	spec->max_retries = set->max_retries;
 	spec->selector = set->selector;
+	spec->grouping = set->grouping;
+	spec->failback = set->failback;
+	spec->failback_delay_ms = set->failback_delay_ms;
+	spec->no_path_retry = set->no_path_retry;
+	spec->max_checker_interval_ms = set->max_checker_interval_ms
+					    ? set->max_checker_interval_ms
+					    : MAX_CHECKER_FACTOR * set->checker_interval_ms;
+	spec->read_checker = set->read_checker;
+	spec->marginal_err_count = set->marginal_err_count;
+	spec->marginal_window_ms = set->marginal_window_ms;
+	spec->marginal_recovery_ms = set->marginal_recovery_ms;
 	return spec;
+}
+
+static unsigned int *path_values_dup(const struct path_values *pv)
+{
+	return pv->v ? g_memdup2(pv->v, pv->n * sizeof(*pv->v)) : NULL;
 }
 
 struct rdp_lun_spec *rdp_lun_spec_lookup(const struct rdp_config *cfg, const char *cfgstring,
@@ -948,6 +1397,8 @@ struct rdp_lun_spec *rdp_lun_spec_lookup(const struct rdp_config *cfg, const cha
 	struct rdp_lun_spec *spec = spec_new(lun->name, &lun->set);
 	spec->wwid = g_strdup(lun->wwid);
 	spec->paths = lun->paths ? g_strdupv(lun->paths) : g_new0(char *, 1);
+	spec->priorities = path_values_dup(&lun->priorities);
+	spec->weights = path_values_dup(&lun->weights);
 	return spec;
 }
 
@@ -995,14 +1446,15 @@ bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err)
 			    dev, major(st.st_rdev), minor(st.st_rdev), SG_MAJOR);
 		return false;
 	}
-	g_autofree char *sys = g_strdup_printf("/sys/dev/char/%u:%u", major(st.st_rdev),
-					       minor(st.st_rdev));
+	g_autofree char *sys =
+	    g_strdup_printf("/sys/dev/char/%u:%u", major(st.st_rdev), minor(st.st_rdev));
 	const char *fabric = rdp_sysfs_local_export(sys);
 	if (fabric) {
-		g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE,
-			    "%s: is a LUN this machine's own target exports (%s): a path through it "
-			    "would loop back into the gateway",
-			    dev, fabric);
+		g_set_error(
+		    err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE,
+		    "%s: is a LUN this machine's own target exports (%s): a path through it "
+		    "would loop back into the gateway",
+		    dev, fabric);
 		return false;
 	}
 	if (rdev)
@@ -1085,5 +1537,7 @@ void rdp_lun_spec_free(struct rdp_lun_spec *spec)
 	g_free(spec->name);
 	g_free(spec->wwid);
 	g_strfreev(spec->paths);
+	g_free(spec->priorities);
+	g_free(spec->weights);
 	g_free(spec);
 }

@@ -36,6 +36,9 @@ struct rdp_config_key {
 	const char *name;
 	const char *type;
 	const char *default_value;
+	/* default_value says how the default is derived from other keys ("4 × checker_interval")
+	 * rather than being a value one could write */
+	bool default_is_rule;
 	const char *range;
 	bool lun_only; /* refused in [defaults] */
 };

@@ -4,7 +4,7 @@
  * everything else is passed through. docs/commands.md has the per-opcode table. */
 #include <string.h>
 
-#include <scsi/sg_unaligned.h>
+#include "be.h"
 
 #include "lun-internal.h"
 
@@ -112,23 +112,23 @@ static bool cdb_lba_range(const uint8_t *cdb, uint64_t *lba, uint64_t *nblocks)
 	switch (cdb[0]) {
 	case 0x08: /* READ(6), WRITE(6): 0 blocks means 256 */
 	case 0x0a:
-		*lba = sg_get_unaligned_be24(cdb + 1) & 0x1fffff;
+		*lba = rdp_get_be24(cdb + 1) & 0x1fffff;
 		*nblocks = cdb[4] ? cdb[4] : 256;
 		return true;
 	case 0x28: case 0x2a: case 0x2e: case 0x2f: case 0x34: case 0x35: case 0x41:
-		*lba = sg_get_unaligned_be32(cdb + 2);
-		*nblocks = sg_get_unaligned_be16(cdb + 7);
+		*lba = rdp_get_be32(cdb + 2);
+		*nblocks = rdp_get_be16(cdb + 7);
 		return true;
 	case 0xa8: case 0xaa: case 0xae: case 0xaf:
-		*lba = sg_get_unaligned_be32(cdb + 2);
-		*nblocks = sg_get_unaligned_be32(cdb + 6);
+		*lba = rdp_get_be32(cdb + 2);
+		*nblocks = rdp_get_be32(cdb + 6);
 		return true;
 	case 0x88: case 0x8a: case 0x8e: case 0x8f: case 0x90: case 0x91: case 0x93:
-		*lba = sg_get_unaligned_be64(cdb + 2);
-		*nblocks = sg_get_unaligned_be32(cdb + 10);
+		*lba = rdp_get_be64(cdb + 2);
+		*nblocks = rdp_get_be32(cdb + 10);
 		return true;
 	case 0x89: /* COMPARE AND WRITE */
-		*lba = sg_get_unaligned_be64(cdb + 2);
+		*lba = rdp_get_be64(cdb + 2);
 		*nblocks = cdb[13];
 		return true;
 	default:
@@ -148,11 +148,11 @@ static bool unmap_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd)
 	size_t n = iov_copy_from(buf, MIN(sizeof(buf), cmd->xfer_len), cmd->iov, cmd->iov_cnt);
 	if (n < 8)
 		return n == 0;
-	size_t dlen = sg_get_unaligned_be16(buf + 2);
+	size_t dlen = rdp_get_be16(buf + 2);
 	if (dlen > n - 8 || cmd->xfer_len > sizeof(buf))
 		return false; /* more descriptors than we check: refuse rather than guess */
 	for (size_t off = 8; off + 16 <= 8 + dlen; off += 16)
-		if (!range_ok(lun, sg_get_unaligned_be64(buf + off), sg_get_unaligned_be32(buf + off + 8)))
+		if (!range_ok(lun, rdp_get_be64(buf + off), rdp_get_be32(buf + off + 8)))
 			return false;
 	return true;
 }
@@ -168,7 +168,7 @@ static void reply_data(struct rdp_cmd *cmd, const void *data, size_t len, size_t
 static void emulate_inquiry(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	const uint8_t *cdb = cmd->cdb;
-	size_t alloc = sg_get_unaligned_be16(cdb + 3);
+	size_t alloc = rdp_get_be16(cdb + 3);
 
 	if (!(cdb[1] & 0x01)) {
 		if (cdb[2]) {
@@ -190,8 +190,8 @@ static void emulate_read_capacity10(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	uint8_t d[8];
 	uint64_t last = lun->fe_blocks ? lun->fe_blocks - 1 : 0;
-	sg_put_unaligned_be32(last > 0xffffffffULL ? 0xffffffffU : (uint32_t)last, d);
-	sg_put_unaligned_be32(lun->fe_block_size, d + 4);
+	rdp_put_be32(last > 0xffffffffULL ? 0xffffffffU : (uint32_t)last, d);
+	rdp_put_be32(lun->fe_block_size, d + 4);
 	reply_data(cmd, d, sizeof(d), sizeof(d));
 }
 
@@ -200,9 +200,9 @@ static void emulate_read_capacity16(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	uint8_t d[32] = {0};
 	if (lun->rc16.data)
 		memcpy(d, lun->rc16.data, MIN(sizeof(d), lun->rc16.len));
-	sg_put_unaligned_be64(lun->fe_blocks ? lun->fe_blocks - 1 : 0, d);
-	sg_put_unaligned_be32(lun->fe_block_size, d + 8);
-	reply_data(cmd, d, sizeof(d), sg_get_unaligned_be32(cmd->cdb + 10));
+	rdp_put_be64(lun->fe_blocks ? lun->fe_blocks - 1 : 0, d);
+	rdp_put_be32(lun->fe_block_size, d + 8);
+	reply_data(cmd, d, sizeof(d), rdp_get_be32(cmd->cdb + 10));
 }
 
 bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)

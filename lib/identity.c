@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include <scsi/sg_lib.h>
-#include <scsi/sg_unaligned.h>
+#include "be.h"
 
 #include "rdp.h"
 
@@ -41,7 +41,7 @@ static int vpd83_body(const uint8_t *page, size_t len, const uint8_t **body, int
 
 	if (!page || len < VPD83_HDR || page[1] != VPD83_PAGE)
 		return -EINVAL;
-	plen = sg_get_unaligned_be16(page + 2);
+	plen = rdp_get_be16(page + 2);
 	if (plen > len - VPD83_HDR)
 		return -EINVAL;
 	*body = page + VPD83_HDR;
@@ -236,7 +236,7 @@ size_t rdp_vpd83_lu_only(uint8_t *page, size_t len)
 
 	if (!page || len < VPD83_HDR || page[1] != VPD83_PAGE)
 		return 0;
-	end = VPD83_HDR + sg_get_unaligned_be16(page + 2);
+	end = VPD83_HDR + rdp_get_be16(page + 2);
 	if (end > len)
 		end = len; /* a page cut short by the allocation length: keep what is whole */
 
@@ -256,6 +256,6 @@ size_t rdp_vpd83_lu_only(uint8_t *page, size_t len)
 	}
 	/* do not leave port names behind the new end for a caller that sends the whole buffer */
 	memset(page + wr, 0, end - wr);
-	sg_put_unaligned_be16((uint16_t)(wr - VPD83_HDR), page + 2);
+	rdp_put_be16((uint16_t)(wr - VPD83_HDR), page + 2);
 	return wr;
 }

@@ -1,10 +1,11 @@
-/* The LUN and path structures shared by the engine (lun.c) and the front-end emulation
- * (frontend.c). Nothing outside lib/ includes this. */
+/* The LUN and path structures shared by the engine's files: lun.c (attach, a command's life,
+ * queues), path.c (path states), group.c (path groups, failback), checker.c (path checker),
+ * frontend.c (the gateway's own answers). Nothing outside lib/ includes this. */
 #pragma once
 
+#include "alua.h"
 #include "rdp.h"
-
-#define RDP_CHECK_BUF 1024
+#include "selector.h"
 
 struct rdp_path {
 	struct rdp_lun *lun;
@@ -14,14 +15,30 @@ struct rdp_path {
 	enum rdp_path_state state;
 	char *last_reason;
 	struct rdp_path_stats st;
+	struct rdp_path_load load;
 
-	/* path checker: TEST UNIT READY, then INQUIRY VPD 0x83 to re-check identity */
+	/* grouping */
+	unsigned int prio;  /* higher is better */
+	unsigned int group; /* 0 = best */
+	int alua_state;		  /* enum rdp_alua_state, or -1 when not known */
+	struct rdp_alua_port port; /* its target port group / relative port (VPD 0x83) */
+
+	/* admin and marginal holds: the checker does not bring the path back while set */
+	bool admin_failed;
+	uint64_t marginal_until_ns;
+	uint64_t err_window_start_ns;
+	unsigned int err_window_count;
+
+	/* path checker (checker.c) */
 	uint64_t next_check_ns;
+	unsigned int check_interval_ms; /* current interval; backs off while healthy */
 	bool check_busy;
 	int check_stage;
+	unsigned int check_attempts;
 	uint8_t check_cdb[16];
 	struct iovec check_iov;
-	uint8_t check_buf[RDP_CHECK_BUF];
+	uint8_t *check_buf;
+	size_t check_buf_len;
 	struct rdp_req check_req;
 };
 
@@ -42,16 +59,35 @@ struct rdp_lun {
 	struct rdp_env env;
 	unsigned int cmd_timeout_ms;
 	unsigned int checker_interval_ms;
+	unsigned int max_checker_interval_ms;
+	bool read_checker;
 	unsigned int max_retries;
-	unsigned int no_path_timeout_ms;
+	unsigned int no_path_retry;
+	unsigned int no_path_timeout_ms; /* the kernel's bound: cmd_time_out minus a margin */
+	unsigned int marginal_err_count;
+	unsigned int marginal_window_ms;
+	unsigned int marginal_recovery_ms;
+	enum rdp_grouping grouping; /* as resolved at attach: never AUTO */
+	enum rdp_failback failback;
+	unsigned int failback_delay_ms;
 
 	struct rdp_path **paths;
 	unsigned int npaths;
-	unsigned int rr_next;
 
-	struct rdp_capacity cap;      /* backing LUN */
-	uint64_t fe_blocks;	      /* front end: what the initiator may address */
+	/* groups: paths with equal prio share a group; group 0 has the highest prio */
+	unsigned int ngroups;
+	unsigned int cur_group;
+	bool regroup;		 /* a path changed state: look at the groups again */
+	uint64_t better_since_ns; /* deferred failback: a better group usable since */
+
+	const struct rdp_selector_ops *selector;
+	struct rdp_selector_state sel;
+
+	struct rdp_capacity cap; /* backing LUN */
+	uint64_t fe_blocks;	 /* front end: what the initiator may address */
 	uint32_t fe_block_size;
+	bool capacity_changed;	 /* a path reported 2A/09: read it again */
+	bool tpgs;		 /* the LUN reports ALUA */
 
 	struct rdp_page inq_std;
 	struct rdp_page vpd[256]; /* VPD pages served from cache; [0x83] is LU-only */
@@ -63,6 +99,49 @@ struct rdp_lun {
 	uint64_t next_seq;
 	struct rdp_lun_stats st;
 };
+
+static inline uint64_t rdp_now(const struct rdp_lun *lun)
+{
+	return lun->env.now_ns();
+}
+
+static inline uint64_t rdp_ms_ns(unsigned int ms)
+{
+	return (uint64_t)ms * 1000000;
+}
+
+/* path.c */
+void rdp_path_set_state(struct rdp_path *p, enum rdp_path_state to, const char *reason);
+/* A path error on p: fail it, count it towards the marginal threshold, check it soon. */
+void rdp_path_error(struct rdp_path *p, const char *reason);
+static inline bool rdp_path_usable(const struct rdp_path *p)
+{
+	return p->state == RDP_PATH_ACTIVE && p->bctx;
+}
+
+/* alua.c glue in lun.c: the ALUA state and priority of p from its own RTPG answer. Returns the
+ * state, or -errno. Changes p->prio (and regroups) when it moved. */
+int rdp_lun_alua_update(struct rdp_path *p, const uint8_t *rtpg, size_t len);
+
+/* group.c */
+/* Put paths into groups by the LUN's grouping policy (after attach and when priorities
+ * change). */
+void rdp_group_assign(struct rdp_lun *lun);
+/* Pick a usable path for a command of `bytes` from the current group (moving to another group
+ * when the policies say so); NULL when no path is usable. */
+struct rdp_path *rdp_group_select(struct rdp_lun *lun, size_t bytes);
+/* Periodic: deferred failback. */
+void rdp_group_tick(struct rdp_lun *lun);
+
+/* checker.c */
+void rdp_checker_tick(struct rdp_lun *lun);
+/* Something changed behind every path (ALUA states changed): check them all now. */
+void rdp_checker_check_all_soon(struct rdp_lun *lun);
+/* A path's check finished with this outcome (the checker's own completion). */
+void rdp_checker_init_path(struct rdp_path *p);
+
+/* lun.c */
+void rdp_lun_run_waiting(struct rdp_lun *lun);
 
 /* frontend.c: answer the commands whose reply must not depend on the serving path.
  * Returns true when cmd was completed (status/sense filled; caller finishes it). */

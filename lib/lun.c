@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <string.h>
 
-#include <scsi/sg_unaligned.h>
+#include <scsi/sg_lib.h>
+
+#include "be.h"
 
 #include "config.h"
 #include "lun-internal.h"
@@ -18,28 +20,6 @@ G_DEFINE_QUARK(rdp-error-quark, rdp_error)
 static uint64_t monotonic_ns(void)
 {
 	return (uint64_t)g_get_monotonic_time() * 1000;
-}
-
-static uint64_t now_ns(const struct rdp_lun *lun)
-{
-	return lun->env.now_ns();
-}
-
-const char *rdp_path_state_name(enum rdp_path_state s)
-{
-	switch (s) {
-	case RDP_PATH_ACTIVE:
-		return "active";
-	case RDP_PATH_FAILED:
-		return "failed";
-	case RDP_PATH_CHECKING:
-		return "checking";
-	case RDP_PATH_STANDBY:
-		return "standby";
-	case RDP_PATH_MARGINAL:
-		return "marginal";
-	}
-	return "?";
 }
 
 /* ---- queues ---- */
@@ -82,83 +62,61 @@ static struct rdp_cmd *q_pop(struct rdp_cmd_queue *q)
 	return c;
 }
 
-/* ---- path state: one transition function, every change logged once with its reason ---- */
-
-static void path_set_state(struct rdp_path *p, enum rdp_path_state to, const char *reason)
-{
-	struct rdp_lun *lun = p->lun;
-	enum rdp_path_state from = p->state;
-
-	if (from == to)
-		return;
-	p->state = to;
-	g_free(p->last_reason);
-	p->last_reason = g_strdup(reason);
-	if (to == RDP_PATH_FAILED && from == RDP_PATH_ACTIVE) {
-		lun->st.path_failures++;
-		p->next_check_ns = now_ns(lun) + (uint64_t)lun->checker_interval_ms * 1000000 / 4;
-	}
-	if (to == RDP_PATH_ACTIVE && from != RDP_PATH_ACTIVE)
-		lun->st.path_recoveries++;
-	g_log_structured(G_LOG_DOMAIN, to == RDP_PATH_FAILED ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_MESSAGE,
-			 "RDP_LUN", lun->name, "RDP_PATH", p->dev, "MESSAGE",
-			 "lun %s: path %s %s -> %s (%s)", lun->name, p->dev, rdp_path_state_name(from),
-			 rdp_path_state_name(to), reason);
-}
-
-/* ---- selection ---- */
-
-static struct rdp_path *select_path(struct rdp_lun *lun)
-{
-	/* round robin over active paths; O(paths), no allocation */
-	for (unsigned int i = 0; i < lun->npaths; i++) {
-		struct rdp_path *p = lun->paths[(lun->rr_next + i) % lun->npaths];
-		if (p->state == RDP_PATH_ACTIVE && p->bctx) {
-			lun->rr_next = (p->idx + 1) % lun->npaths;
-			return p;
-		}
-	}
-	return NULL;
-}
-
 /* ---- command life ---- */
 
 static void finish(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
-	uint64_t lat_us = (now_ns(lun) - cmd->start_ns) / 1000;
+	uint64_t lat_us = (rdp_now(lun) - cmd->start_ns) / 1000;
 
 	if (cmd->status != RDP_SAM_GOOD)
 		lun->st.errors_returned++;
+	lun->st.completed++;
+	lun->st.lat_sum_us += lat_us;
 	if (lat_us > lun->st.lat_max_us)
-		lun->st.lat_max_us = lat_us > UINT32_MAX ? UINT32_MAX : (uint32_t)lat_us;
+		lun->st.lat_max_us = (uint32_t)MIN(lat_us, UINT32_MAX);
 	lun->inflight--;
 	cmd->path = NULL;
 	cmd->done(cmd);
 }
 
 static void req_done(struct rdp_req *req);
-static void dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd);
 
 static void fail_no_path(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	/* NOT READY, LOGICAL UNIT COMMUNICATION FAILURE: documented in docs/commands.md */
+	lun->st.no_path_failed++;
 	rdp_cmd_set_sense(cmd, 0x02, 0x08, 0x00);
 	finish(lun, cmd);
 }
 
-static void path_fail(struct rdp_path *p, const char *reason)
+/* How long a command may wait for a usable path: no_path_retry, always within the kernel's
+ * bound (the initiator must get our sense, not a kernel timeout). */
+static uint64_t no_path_hold_ns(const struct rdp_lun *lun)
 {
-	path_set_state(p, RDP_PATH_FAILED, reason);
+	uint64_t bound = rdp_ms_ns(lun->no_path_timeout_ms);
+	if (lun->no_path_retry == RDP_NO_PATH_QUEUE)
+		return bound;
+	return MIN(bound, (uint64_t)lun->no_path_retry * rdp_ms_ns(lun->checker_interval_ms));
+}
+
+static void hold(struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	if (!cmd->not_before_ns) {
+		cmd->not_before_ns = rdp_now(lun);
+		lun->st.queued++;
+	}
+	q_insert_by_arrival(&lun->waiting, cmd);
 }
 
 static void dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	for (;;) {
-		struct rdp_path *p = select_path(lun);
+		struct rdp_path *p = rdp_group_select(lun, cmd->xfer_len);
 		if (!p) {
-			if (!cmd->not_before_ns)
-				cmd->not_before_ns = now_ns(lun);
-			q_insert_by_arrival(&lun->waiting, cmd);
+			if (lun->no_path_retry == RDP_NO_PATH_FAIL)
+				fail_no_path(lun, cmd);
+			else
+				hold(lun, cmd);
 			return;
 		}
 		struct rdp_req *req = &cmd->req;
@@ -173,35 +131,39 @@ static void dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		req->complete = req_done;
 		req->owner = cmd;
 		cmd->path = p;
+		cmd->sent_ns = rdp_now(lun);
 		int rc = lun->env.backend->submit(p->bctx, req);
 		if (rc == 0) {
 			p->st.inflight++;
 			p->st.cmds++;
+			rdp_path_load_start(&p->load, cmd->xfer_len);
 			return;
 		}
 		cmd->path = NULL;
 		if (rc == -EBUSY) {
 			/* every queue of this path is full: wait for a completion */
-			if (!cmd->not_before_ns)
-				cmd->not_before_ns = now_ns(lun);
-			q_push(&lun->waiting, cmd);
+			hold(lun, cmd);
 			return;
 		}
 		/* never reached the device (offline, removed): safe to move at once */
-		p->st.path_errors++;
-		path_fail(p, g_strerror(-rc));
+		g_autofree char *why = g_strdup_printf("submit: %s", g_strerror(-rc));
+		rdp_path_error(p, why);
 	}
 }
 
 /* Commands held for lack of a path (or of queue room) go out again in arrival order. */
-static void run_waiting(struct rdp_lun *lun)
+void rdp_lun_run_waiting(struct rdp_lun *lun)
 {
 	unsigned int n = lun->waiting.len;
+	uint64_t now = rdp_now(lun);
+
 	while (n-- && lun->waiting.head) {
 		struct rdp_cmd *cmd = q_pop(&lun->waiting);
+		uint64_t waited = now - cmd->not_before_ns;
 		dispatch(lun, cmd);
 		if (lun->waiting.tail == cmd)
 			break; /* it went straight back: no room anywhere yet */
+		lun->st.queue_time_us += waited / 1000;
 	}
 }
 
@@ -222,43 +184,58 @@ static void take_result(struct rdp_cmd *cmd, const struct rdp_req *req)
 	memcpy(cmd->sense, req->sense, cmd->sense_len);
 }
 
+static bool sense_is(const struct rdp_req *req, uint8_t key, uint8_t asc, uint8_t ascq)
+{
+	struct sg_scsi_sense_hdr sh;
+	return req->res.status == RDP_SAM_CHECK_CONDITION &&
+	       sg_scsi_normalize_sense(req->sense, req->res.sense_len, &sh) && sh.sense_key == key &&
+	       sh.asc == asc && sh.ascq == ascq;
+}
+
 static void req_done(struct rdp_req *req)
 {
 	struct rdp_cmd *cmd = req->owner;
 	struct rdp_path *p = cmd->path;
 	struct rdp_lun *lun = p->lun;
-	uint64_t lat_us = (uint64_t)req->res.duration_ms * 1000;
+	/* our clock, not the sg driver's whole milliseconds */
+	uint64_t lat_us = (rdp_now(lun) - cmd->sent_ns) / 1000;
 
 	p->st.inflight--;
 	p->st.lat_sum_us += lat_us;
 	if (lat_us > p->st.lat_max_us)
 		p->st.lat_max_us = (uint32_t)MIN(lat_us, UINT32_MAX);
+	rdp_path_load_done(&p->load, cmd->xfer_len, lat_us);
 
 	struct rdp_classification c = rdp_classify_completion(&req->res, req->sense, req->res.sense_len);
 	switch (c.verdict) {
-	case RDP_V_COMPLETE:
 	case RDP_V_TARGET_ERROR:
-		if (c.verdict == RDP_V_TARGET_ERROR)
-			p->st.target_errors++;
+		p->st.target_errors++;
+		lun->st.target_errors++;
+		/* fall through */
+	case RDP_V_COMPLETE:
 		p->st.bytes += cmd->xfer_len;
 		take_result(cmd, req);
 		finish(lun, cmd);
 		break;
 	case RDP_V_PATH_ERROR:
-		p->st.path_errors++;
 		p->st.failovers++;
 		lun->st.failovers++;
-		path_fail(p, c.reason);
+		rdp_path_error(p, c.reason);
 		cmd->path = NULL;
 		if (++cmd->attempts > lun->max_retries + lun->npaths) {
 			fail_no_path(lun, cmd);
 			break;
 		}
-		dispatch(lun, cmd);
+		dispatch(lun, cmd); /* it has come back from p: now it may go elsewhere */
 		break;
-	case RDP_V_RETRY:
 	case RDP_V_CAPACITY_CHANGED:
+		lun->capacity_changed = true;
+		/* fall through */
+	case RDP_V_RETRY:
+		if (sense_is(req, 0x06, 0x2a, 0x06))
+			rdp_checker_check_all_soon(lun); /* ASYMMETRIC ACCESS STATE CHANGED */
 		p->st.retries++;
+		lun->st.retries++;
 		cmd->path = NULL;
 		if (++cmd->attempts > lun->max_retries) {
 			/* bounded: hand the last answer to the initiator, which has its own retries */
@@ -266,12 +243,12 @@ static void req_done(struct rdp_req *req)
 			finish(lun, cmd);
 			break;
 		}
-		cmd->not_before_ns = now_ns(lun) + (uint64_t)RDP_RETRY_DELAY_MS * 1000000;
+		cmd->not_before_ns = rdp_now(lun) + rdp_ms_ns(RDP_RETRY_DELAY_MS);
 		q_push(&lun->delayed, cmd);
 		break;
 	}
 	if (lun->waiting.head)
-		run_waiting(lun);
+		rdp_lun_run_waiting(lun);
 }
 
 static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
@@ -280,7 +257,7 @@ static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	cmd->path = NULL;
 	cmd->next = NULL;
 	cmd->not_before_ns = 0;
-	cmd->start_ns = now_ns(lun);
+	cmd->start_ns = rdp_now(lun);
 	cmd->seq = lun->next_seq++;
 	cmd->status = RDP_SAM_GOOD;
 	cmd->sense_len = 0;
@@ -306,123 +283,22 @@ void rdp_lun_submit(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	}
 	if (lun->waiting.head) {
 		/* keep arrival order behind commands already waiting */
-		cmd->not_before_ns = now_ns(lun);
-		q_push(&lun->waiting, cmd);
+		hold(lun, cmd);
 		return;
 	}
 	dispatch(lun, cmd);
 }
 
-/* ---- path checker ---- */
-
-static void check_submit(struct rdp_path *p);
-
-static void check_done(struct rdp_req *req)
-{
-	struct rdp_path *p = req->owner;
-	struct rdp_lun *lun = p->lun;
-	struct rdp_classification c = rdp_classify_completion(&req->res, req->sense, req->res.sense_len);
-
-	p->check_busy = false;
-	if (c.verdict == RDP_V_RETRY || c.verdict == RDP_V_CAPACITY_CHANGED) {
-		/* a unit attention after the path came back: it is talking, ask again now */
-		if (p->check_stage++ < 4) {
-			check_submit(p);
-			return;
-		}
-	}
-	if (c.verdict != RDP_V_COMPLETE) {
-		p->next_check_ns = now_ns(lun) + (uint64_t)lun->checker_interval_ms * 1000000;
-		if (p->state == RDP_PATH_CHECKING)
-			path_set_state(p, RDP_PATH_FAILED, c.reason);
-		return;
-	}
-	if (req->cdb[0] == 0x00) {
-		/* TUR answered: now make sure it is still the same LUN */
-		p->check_stage = 0;
-		path_set_state(p, RDP_PATH_CHECKING, "TEST UNIT READY answered");
-		memset(p->check_cdb, 0, sizeof(p->check_cdb));
-		p->check_cdb[0] = 0x12;
-		p->check_cdb[1] = 0x01;
-		p->check_cdb[2] = 0x83;
-		sg_put_unaligned_be16(sizeof(p->check_buf), p->check_cdb + 3);
-		p->check_req.cdb_len = 6;
-		p->check_req.dir = RDP_DIR_FROM_DEV;
-		p->check_req.xfer_len = sizeof(p->check_buf);
-		check_submit(p);
-		return;
-	}
-	char wwid[RDP_WWID_MAX];
-	size_t got = sizeof(p->check_buf) - (size_t)MAX(req->res.resid, 0);
-	if (rdp_wwid_from_vpd83(p->check_buf, got, wwid, sizeof(wwid)) < 0 ||
-	    strcmp(wwid, lun->wwid) != 0) {
-		g_autofree char *why = g_strdup_printf("identity changed: VPD 0x83 says %s, LUN is %s",
-						       got ? wwid : "nothing", lun->wwid);
-		p->next_check_ns = now_ns(lun) + (uint64_t)lun->checker_interval_ms * 1000000;
-		path_set_state(p, RDP_PATH_FAILED, why);
-		return;
-	}
-	path_set_state(p, RDP_PATH_ACTIVE, "answered TEST UNIT READY with the same identity");
-	if (lun->waiting.head)
-		run_waiting(lun);
-}
-
-static void check_submit(struct rdp_path *p)
-{
-	struct rdp_lun *lun = p->lun;
-	struct rdp_req *r = &p->check_req;
-
-	memset(&r->res, 0, sizeof(r->res));
-	r->cdb = p->check_cdb;
-	r->iov = &p->check_iov;
-	p->check_iov.iov_base = p->check_buf;
-	p->check_iov.iov_len = r->xfer_len;
-	r->iov_cnt = r->xfer_len ? 1 : 0;
-	r->timeout_ms = MIN(lun->cmd_timeout_ms, RDP_PROBE_TIMEOUT_MS);
-	r->complete = check_done;
-	r->owner = p;
-
-	if (!p->bctx) {
-		int rc = lun->env.backend->open(p->dev, &p->bctx);
-		if (rc < 0) {
-			p->bctx = NULL;
-			p->next_check_ns = now_ns(lun) + (uint64_t)lun->checker_interval_ms * 1000000;
-			return;
-		}
-	}
-	int rc = lun->env.backend->submit(p->bctx, r);
-	if (rc == -ENODEV) {
-		/* the device went away under its open files: reopen next time */
-		lun->env.backend->close(p->bctx);
-		p->bctx = NULL;
-	}
-	if (rc < 0) {
-		p->next_check_ns = now_ns(lun) + (uint64_t)lun->checker_interval_ms * 1000000;
-		return;
-	}
-	p->check_busy = true;
-}
-
-static void check_start(struct rdp_path *p)
-{
-	memset(p->check_cdb, 0, sizeof(p->check_cdb)); /* TEST UNIT READY */
-	p->check_req.cdb_len = 6;
-	p->check_req.dir = RDP_DIR_NONE;
-	p->check_req.xfer_len = 0;
-	p->check_stage = 0;
-	check_submit(p);
-}
+static void reread_capacity(struct rdp_lun *lun);
 
 void rdp_lun_tick(struct rdp_lun *lun)
 {
-	uint64_t now = now_ns(lun);
+	uint64_t now = rdp_now(lun);
 
-	for (unsigned int i = 0; i < lun->npaths; i++) {
-		struct rdp_path *p = lun->paths[i];
-		if (p->state != RDP_PATH_ACTIVE && !p->check_busy && now >= p->next_check_ns &&
-		    p->st.inflight == 0)
-			check_start(p);
-	}
+	rdp_checker_tick(lun);
+	rdp_group_tick(lun);
+	if (lun->capacity_changed)
+		reread_capacity(lun);
 
 	/* delayed retries whose time has come, in order */
 	unsigned int n = lun->delayed.len;
@@ -436,14 +312,15 @@ void rdp_lun_tick(struct rdp_lun *lun)
 		dispatch(lun, cmd);
 	}
 
-	/* commands that waited for a path longer than the bound fail with a clear sense */
-	while (lun->waiting.head &&
-	       now - lun->waiting.head->not_before_ns >= (uint64_t)lun->no_path_timeout_ms * 1000000) {
+	/* commands that waited for a path longer than the policy allows fail with a clear sense */
+	uint64_t bound = no_path_hold_ns(lun);
+	while (lun->waiting.head && now - lun->waiting.head->not_before_ns >= bound) {
 		struct rdp_cmd *cmd = q_pop(&lun->waiting);
+		lun->st.queue_time_us += (now - cmd->not_before_ns) / 1000;
 		fail_no_path(lun, cmd);
 	}
 	if (lun->waiting.head)
-		run_waiting(lun);
+		rdp_lun_run_waiting(lun);
 }
 
 /* ---- attach ---- */
@@ -484,7 +361,7 @@ static int probe_inquiry(struct rdp_lun *lun, struct rdp_path *p, int page, uint
 			 size_t len, size_t *got)
 {
 	uint8_t cdb[6] = {0x12, page >= 0 ? 0x01 : 0x00, page >= 0 ? (uint8_t)page : 0, 0, 0, 0};
-	sg_put_unaligned_be16((uint16_t)len, cdb + 3);
+	rdp_put_be16((uint16_t)len, cdb + 3);
 	return probe(lun, p, cdb, sizeof(cdb), buf, len, got);
 }
 
@@ -513,6 +390,9 @@ static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, cha
 			    p->dev);
 		return -ENODATA;
 	}
+	/* which target port this path goes through: its ALUA group */
+	if (rdp_alua_port_from_vpd83(buf, got, &p->port) < 0)
+		memset(&p->port, 0, sizeof(p->port));
 	if (!fill)
 		return 0;
 
@@ -524,6 +404,7 @@ static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, cha
 			    p->dev);
 		return -EIO;
 	}
+	lun->tpgs = (buf[5] & 0x30) != 0;
 	buf[5] &= ~0x30; /* TPGS: the gateway is a single port, ALUA stays behind it */
 	page_set(&lun->inq_std, buf, got);
 
@@ -538,7 +419,7 @@ static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, cha
 	for (int pg = 0; pg < 256; pg++)
 		if (pg == 0x00 || lun->vpd[pg].data)
 			p00[4 + np++] = (uint8_t)pg;
-	sg_put_unaligned_be16((uint16_t)np, p00 + 2);
+	rdp_put_be16((uint16_t)np, p00 + 2);
 	page_set(&lun->vpd[0x00], p00, 4 + np);
 	/* every page carries the peripheral qualifier/type of the standard INQUIRY */
 	for (int pg = 0; pg < 256; pg++)
@@ -547,10 +428,10 @@ static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, cha
 
 	/* capacity: READ CAPACITY(16), READ CAPACITY(10) when the LUN does not know it */
 	uint8_t rc16[16] = {0x9e, 0x10};
-	sg_put_unaligned_be32(32, rc16 + 10);
+	rdp_put_be32(32, rc16 + 10);
 	if (probe(lun, p, rc16, sizeof(rc16), buf, 32, &got) == 0 && got >= 12) {
-		lun->cap.blocks = sg_get_unaligned_be64(buf) + 1;
-		lun->cap.block_size = sg_get_unaligned_be32(buf + 8);
+		lun->cap.blocks = rdp_get_be64(buf) + 1;
+		lun->cap.block_size = rdp_get_be32(buf + 8);
 		page_set(&lun->rc16, buf, got);
 	} else {
 		uint8_t rc10[10] = {0x25};
@@ -559,8 +440,8 @@ static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, cha
 				    p->dev);
 			return -EIO;
 		}
-		lun->cap.blocks = (uint64_t)sg_get_unaligned_be32(buf) + 1;
-		lun->cap.block_size = sg_get_unaligned_be32(buf + 4);
+		lun->cap.blocks = (uint64_t)rdp_get_be32(buf) + 1;
+		lun->cap.block_size = rdp_get_be32(buf + 4);
 	}
 	if (lun->cap.block_size < 512 || lun->cap.block_size > 65536 ||
 	    (lun->cap.block_size & (lun->cap.block_size - 1))) {
@@ -571,6 +452,56 @@ static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, cha
 	lun->fe_blocks = lun->cap.blocks;
 	lun->fe_block_size = lun->cap.block_size;
 	return 0;
+}
+
+static void lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
+{
+	lun->cmd_timeout_ms = spec->cmd_timeout_ms ? spec->cmd_timeout_ms : 30000;
+	lun->checker_interval_ms = spec->checker_interval_ms ? spec->checker_interval_ms : 5000;
+	lun->max_checker_interval_ms = MAX(spec->max_checker_interval_ms, lun->checker_interval_ms);
+	lun->read_checker = spec->read_checker;
+	lun->max_retries = spec->max_retries;
+	lun->no_path_retry = spec->no_path_retry;
+	lun->no_path_timeout_ms = 20000;
+	lun->marginal_err_count = spec->marginal_err_count;
+	lun->marginal_window_ms = spec->marginal_window_ms;
+	lun->marginal_recovery_ms = spec->marginal_recovery_ms;
+	lun->failback = spec->failback;
+	lun->failback_delay_ms = spec->failback_delay_ms;
+	lun->grouping = spec->grouping;
+	lun->selector = rdp_selector_find(spec->selector);
+	if (!lun->selector)
+		lun->selector = &rdp_selector_round_robin;
+}
+
+static void alua_probe(struct rdp_lun *lun, struct rdp_path *p);
+
+/* Priorities decide the groups: static from the configuration, one per path for failover,
+ * all equal for multibus. ALUA priorities come from the LUN's REPORT TARGET PORT GROUPS. */
+static void lun_assign_priorities(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
+{
+	if (lun->grouping == RDP_GROUP_AUTO)
+		lun->grouping = lun->tpgs ? RDP_GROUP_ALUA : RDP_GROUP_MULTIBUS;
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		struct rdp_path *p = lun->paths[i];
+		switch (lun->grouping) {
+		case RDP_GROUP_PRIORITY:
+			p->prio = spec->priorities ? spec->priorities[i] : 1;
+			break;
+		case RDP_GROUP_FAILOVER:
+			p->prio = lun->npaths - i;
+			break;
+		case RDP_GROUP_ALUA:
+			p->prio = 1;
+			if (p->bctx)
+				alua_probe(lun, p);
+			break;
+		case RDP_GROUP_MULTIBUS:
+		case RDP_GROUP_AUTO:
+			p->prio = 1;
+			break;
+		}
+	}
 }
 
 struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_env *env,
@@ -586,11 +517,16 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 	lun->env = *env;
 	if (!lun->env.now_ns)
 		lun->env.now_ns = monotonic_ns;
-	lun->cmd_timeout_ms = spec->cmd_timeout_ms ? spec->cmd_timeout_ms : 30000;
-	lun->checker_interval_ms = spec->checker_interval_ms ? spec->checker_interval_ms : 5000;
-	lun->max_retries = spec->max_retries;
-	lun->no_path_timeout_ms = 20000;
 	lun->npaths = g_strv_length(spec->paths);
+	if (lun->npaths > RDP_MAX_PATHS) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
+			    "LUN %s has %u paths; at most %d are supported", spec->name, lun->npaths,
+			    RDP_MAX_PATHS);
+		g_free(lun->name);
+		g_free(lun);
+		return NULL;
+	}
+	lun_set_policies(lun, spec);
 	lun->paths = g_new0(struct rdp_path *, lun->npaths);
 
 	bool have_identity = false;
@@ -601,6 +537,8 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		p->idx = i;
 		p->dev = g_strdup(spec->paths[i]);
 		p->state = RDP_PATH_CHECKING;
+		p->alua_state = -1;
+		p->load.weight = spec->weights ? MAX(spec->weights[i], 1u) : 1;
 		lun->paths[i] = p;
 
 		int rc = env->backend->open(p->dev, &p->bctx);
@@ -608,7 +546,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 			p->bctx = NULL;
 			g_string_append_printf(down, "%s%s: %s", down->len ? "; " : "", p->dev,
 					       g_strerror(-rc));
-			path_set_state(p, RDP_PATH_FAILED, "cannot be opened at attach");
+			rdp_path_set_state(p, RDP_PATH_FAILED, "cannot be opened at attach");
 			continue;
 		}
 		char wwid[RDP_WWID_MAX];
@@ -617,7 +555,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 			/* a path that cannot answer now is kept failed; the checker proves its
 			 * identity before it carries a command */
 			g_string_append_printf(down, "%s%s", down->len ? "; " : "", perr->message);
-			path_set_state(p, RDP_PATH_FAILED, "no identity at attach");
+			rdp_path_set_state(p, RDP_PATH_FAILED, "no identity at attach");
 			continue;
 		}
 		const char *want = have_identity ? lun->wwid : spec->wwid;
@@ -634,7 +572,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		if (!have_identity)
 			g_strlcpy(lun->wwid, wwid, sizeof(lun->wwid));
 		have_identity = true;
-		path_set_state(p, RDP_PATH_ACTIVE, "identity checked at attach");
+		rdp_path_set_state(p, RDP_PATH_ACTIVE, "identity checked at attach");
 	}
 	if (!have_identity) {
 		g_set_error(err, RDP_ERROR, RDP_ERROR_IO,
@@ -647,9 +585,90 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		g_warning("lun %s: paths not usable at attach, will be checked: %s", lun->name,
 			  down->str);
 	g_string_free(down, TRUE);
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		rdp_checker_init_path(lun->paths[i]);
+	lun_assign_priorities(lun, spec);
+	rdp_group_assign(lun);
 	lun->st.path_failures = 0;
 	lun->st.path_recoveries = 0;
 	return lun;
+}
+
+int rdp_lun_alua_update(struct rdp_path *p, const uint8_t *buf, size_t len)
+{
+	struct rdp_lun *lun = p->lun;
+	g_auto(rdp_alua_rtpg) rtpg = {0};
+	size_t needed = 0;
+
+	int rc = rdp_alua_parse_rtpg(buf, len, &rtpg, &needed);
+	if (rc < 0)
+		return rc;
+	const struct rdp_alua_group *g = rdp_alua_find_group(&rtpg, &p->port);
+	if (!g)
+		return -ENOENT;
+	unsigned int prio = (unsigned int)rdp_alua_priority(g->state, g->pref);
+	if (p->alua_state != (int)g->state)
+		g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", lun->name, "RDP_PATH",
+				 p->dev, "MESSAGE", "lun %s: path %s ALUA %s%s (priority %u)",
+				 lun->name, p->dev, rdp_alua_state_name(g->state),
+				 g->pref ? ", preferred" : "", prio);
+	p->alua_state = (int)g->state;
+	if (lun->grouping == RDP_GROUP_ALUA && prio != p->prio) {
+		p->prio = prio;
+		rdp_group_assign(lun);
+	}
+	return (int)g->state;
+}
+
+/* At attach: the path's ALUA state from its own REPORT TARGET PORT GROUPS. */
+static void alua_probe(struct rdp_lun *lun, struct rdp_path *p)
+{
+	uint8_t cdb[RDP_ALUA_RTPG_CDB_LEN], buf[4096];
+	size_t got = 0;
+
+	rdp_alua_rtpg_cdb(cdb, sizeof(buf), false);
+	if (probe(lun, p, cdb, sizeof(cdb), buf, sizeof(buf), &got) < 0) {
+		g_warning("lun %s: path %s: REPORT TARGET PORT GROUPS failed; priority unknown",
+			  lun->name, p->dev);
+		return;
+	}
+	int st = rdp_lun_alua_update(p, buf, got);
+	if (st < 0)
+		g_warning("lun %s: path %s: no ALUA state for its port (%s)", lun->name, p->dev,
+			  g_strerror(-st));
+	else if (st == RDP_ALUA_STANDBY || st == RDP_ALUA_UNAVAILABLE || st == RDP_ALUA_OFFLINE)
+		rdp_path_set_state(p, RDP_PATH_STANDBY, "ALUA state at attach");
+}
+
+/* A path said CAPACITY DATA HAS CHANGED. The backstore keeps the size it was created with (the
+ * kernel's dev_size); what matters is that the backing LUN still holds it. */
+static void reread_capacity(struct rdp_lun *lun)
+{
+	uint8_t rc16[16] = {0x9e, 0x10}, buf[32];
+	size_t got = 0;
+
+	lun->capacity_changed = false;
+	rdp_put_be32(sizeof(buf), rc16 + 10);
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		struct rdp_path *p = lun->paths[i];
+		if (!rdp_path_usable(p) || probe(lun, p, rc16, sizeof(rc16), buf, sizeof(buf), &got) < 0 ||
+		    got < 12)
+			continue;
+		struct rdp_capacity cap = {rdp_get_be64(buf) + 1, rdp_get_be32(buf + 8)};
+		if (cap.blocks == lun->cap.blocks && cap.block_size == lun->cap.block_size)
+			return;
+		g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "RDP_LUN", lun->name, "MESSAGE",
+				 "lun %s: backing capacity changed from %" G_GUINT64_FORMAT
+				 " to %" G_GUINT64_FORMAT " blocks of %u bytes; the backstore stays at "
+				 "%" G_GUINT64_FORMAT " blocks%s",
+				 lun->name, lun->cap.blocks, cap.blocks, cap.block_size, lun->fe_blocks,
+				 cap.blocks * cap.block_size < lun->fe_blocks * lun->fe_block_size
+					 ? ": THE BACKING LUN IS NOW SMALLER THAN THE BACKSTORE"
+					 : "");
+		lun->cap = cap;
+		return;
+	}
+	lun->capacity_changed = true; /* no path could tell: try again on the next tick */
 }
 
 bool rdp_lun_check_frontend(struct rdp_lun *lun, uint64_t dev_size, uint32_t block_size,
@@ -702,6 +721,7 @@ void rdp_lun_close(struct rdp_lun *lun)
 			lun->env.backend->close(p->bctx);
 		g_free(p->dev);
 		g_free(p->last_reason);
+		g_free(p->check_buf);
 		g_free(p);
 	}
 	g_free(lun->paths);
@@ -741,19 +761,4 @@ unsigned int rdp_lun_path_count(const struct rdp_lun *lun)
 struct rdp_path *rdp_lun_path(const struct rdp_lun *lun, unsigned int i)
 {
 	return i < lun->npaths ? lun->paths[i] : NULL;
-}
-
-const char *rdp_path_dev(const struct rdp_path *p)
-{
-	return p->dev;
-}
-
-enum rdp_path_state rdp_path_state(const struct rdp_path *p)
-{
-	return p->state;
-}
-
-const struct rdp_path_stats *rdp_path_stats(const struct rdp_path *p)
-{
-	return &p->st;
 }

@@ -106,6 +106,7 @@ struct rdp_cmd {
 	unsigned int attempts;
 	uint64_t seq; /* arrival order */
 	uint64_t start_ns;
+	uint64_t sent_ns; /* when the current attempt went to its path */
 	uint64_t not_before_ns;
 	struct rdp_cmd *next;
 };

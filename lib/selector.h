@@ -19,8 +19,8 @@ struct rdp_path_load {
 
 /* Per-LUN selector state, owned by the engine; zeroed at start. */
 struct rdp_selector_state {
-	unsigned int rr_next; /* round-robin position */
-	uint64_t credit[RDP_MAX_PATHS]; /* weighted: commands given per path in this round */
+	unsigned int rr_next; /* round-robin position; weighted: the mask of usable path ids */
+	uint64_t credit[RDP_MAX_PATHS]; /* weighted: smooth-weighted-round-robin credits */
 };
 
 struct rdp_selector_ops {

@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include <scsi/sg_unaligned.h>
+#include "be.h"
 
 #include "fake-backend.h"
 
@@ -39,31 +39,56 @@ struct fake_dev *fake_dev_add(const char *name, const char *wwid)
 	struct fake_dev *d = &devs[ndevs++];
 	g_strlcpy(d->name, name, sizeof(d->name));
 	g_strlcpy(d->wwid, wwid, sizeof(d->wwid));
+	d->tpg = (uint16_t)ndevs;
 	d->blocks = 524288;
 	d->block_size = 512;
 	return d;
 }
 
-size_t fake_vpd83(const char *wwid, uint8_t *buf, size_t len)
+size_t fake_vpd83(const struct fake_dev *d, uint8_t *buf, size_t len)
 {
-	uint8_t p[4 + 12 + 8] = {0x00, 0x83, 0, 20};
+	uint8_t p[4 + 12 + 8 + 8] = {0x00, 0x83, 0, 28};
 	/* NAA, binary, association LU */
 	p[4] = 0x01;
 	p[5] = 0x03;
 	p[7] = 8;
-	g_assert_true(g_str_has_prefix(wwid, "naa.") && strlen(wwid) == 20);
+	g_assert_true(g_str_has_prefix(d->wwid, "naa.") && strlen(d->wwid) == 20);
 	for (int i = 0; i < 8; i++) {
-		char hex[3] = {wwid[4 + 2 * i], wwid[5 + 2 * i], 0};
+		char hex[3] = {d->wwid[4 + 2 * i], d->wwid[5 + 2 * i], 0};
 		p[8 + i] = (uint8_t)strtoul(hex, NULL, 16);
 	}
 	/* relative target port: association target port, PIV, type 4 */
 	p[16] = 0x61;
 	p[17] = 0x94;
 	p[19] = 4;
-	p[23] = 1;
+	rdp_put_be16(d->tpg, p + 22);
+	/* target port group: association target port, PIV, type 5 */
+	p[24] = 0x61;
+	p[25] = 0x95;
+	p[27] = 4;
+	rdp_put_be16(d->tpg, p + 30);
 	size_t n = MIN(len, sizeof(p));
 	memcpy(buf, p, n);
 	return sizeof(p);
+}
+
+/* REPORT TARGET PORT GROUPS: every fake device is one group with one port */
+static size_t fake_rtpg(uint8_t *buf, size_t len)
+{
+	uint8_t p[4 + 12 * FAKE_MAX_DEVS] = {0};
+	size_t n = 4;
+	for (unsigned int i = 0; i < ndevs; i++) {
+		uint8_t *g = p + n;
+		g[0] = devs[i].alua;
+		g[1] = 0x0f;
+		rdp_put_be16(devs[i].tpg, g + 2);
+		g[7] = 1;
+		rdp_put_be16(devs[i].tpg, g + 10);
+		n += 12;
+	}
+	rdp_put_be32((uint32_t)(n - 4), p);
+	memcpy(buf, p, MIN(len, n));
+	return n;
 }
 
 static struct fake_dev *find(const char *name)
@@ -130,6 +155,9 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 	case FAKE_BUSY:
 		req->res.status = RDP_SAM_BUSY;
 		return;
+	case FAKE_STANDBY:
+		set_sense(req, 0x02, 0x04, 0x0b);
+		return;
 	case FAKE_UA_RESET:
 		d->mode = FAKE_OK; /* a unit attention is reported once */
 		set_sense(req, 0x06, 0x29, 0x00);
@@ -142,7 +170,7 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 	case 0x12:
 		if (req->cdb[1] & 1) {
 			if (req->cdb[2] == 0x83) {
-				size_t n = fake_vpd83(d->wwid, buf, sizeof(buf));
+				size_t n = fake_vpd83(d, buf, sizeof(buf));
 				copy_out(req, buf, n);
 			} else if (req->cdb[2] == 0x80) {
 				uint8_t p[] = {0, 0x80, 0, 4, 'S', 'N', '0', '1'};
@@ -160,13 +188,19 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 		}
 		break;
 	case 0x9e:
-		sg_put_unaligned_be64(d->blocks - 1, buf);
-		sg_put_unaligned_be32(d->block_size, buf + 8);
+		rdp_put_be64(d->blocks - 1, buf);
+		rdp_put_be32(d->block_size, buf + 8);
 		copy_out(req, buf, 32);
 		break;
+	case 0xa3: {
+		uint8_t rt[4 + 12 * FAKE_MAX_DEVS];
+		size_t n = fake_rtpg(rt, sizeof(rt));
+		copy_out(req, rt, n);
+		break;
+	}
 	case 0x25:
-		sg_put_unaligned_be32((uint32_t)(d->blocks - 1), buf);
-		sg_put_unaligned_be32(d->block_size, buf + 4);
+		rdp_put_be32((uint32_t)(d->blocks - 1), buf);
+		rdp_put_be32(d->block_size, buf + 4);
 		copy_out(req, buf, 8);
 		break;
 	default:
@@ -189,6 +223,7 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 	fp->req = req;
 	d->submitted++;
 	d->pending++;
+	d->by_opcode[req->cdb[0]]++;
 	g_queue_push_tail(&pending, fp);
 	return 0;
 }

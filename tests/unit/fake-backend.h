@@ -11,6 +11,7 @@ enum fake_mode {
 	FAKE_BUSY,	   /* SCSI status BUSY */
 	FAKE_UA_RESET,	   /* CHECK CONDITION 06/29/00 */
 	FAKE_OPEN_FAILS,   /* open() and submit() say ENXIO */
+	FAKE_STANDBY,	   /* CHECK CONDITION 02/04/0B (ALUA standby) to everything async */
 };
 
 struct fake_dev {
@@ -22,6 +23,9 @@ struct fake_dev {
 	unsigned int queue_limit; /* submit says -EBUSY beyond this many pending; 0: no limit */
 	unsigned int submitted;
 	unsigned int pending;
+	unsigned int by_opcode[256]; /* asynchronous submissions per CDB opcode */
+	uint8_t alua;		     /* ALUA state of its port group: 0 AO, 1 ANO, 2 standby */
+	uint16_t tpg;		     /* its target port group (= relative port), from 1 */
 };
 
 extern const struct rdp_backend_ops fake_backend;
@@ -36,6 +40,6 @@ unsigned int fake_complete_all(void);
 /* The device a pending request at position i (0 = oldest) sits on, or NULL. */
 struct fake_dev *fake_pending_dev(unsigned int i);
 unsigned int fake_pending_count(void);
-/* Build the VPD 0x83 page the fake returns for wwid (one NAA designator plus a target port
- * designator). Returns its length. */
-size_t fake_vpd83(const char *wwid, uint8_t *buf, size_t len);
+/* Build the VPD 0x83 page the fake returns for d (one NAA designator, then its relative target
+ * port and target port group designators). Returns its length. */
+size_t fake_vpd83(const struct fake_dev *d, uint8_t *buf, size_t len);

@@ -133,6 +133,87 @@ static void check_spec(const struct rdp_lun_spec *spec, unsigned int timeout_ms,
 	g_assert_cmpint(spec->selector, ==, selector);
 }
 
+/* The path-group, no-path, checker and marginal settings of a spec. */
+struct policy {
+	enum rdp_grouping grouping;
+	enum rdp_failback failback;
+	unsigned int failback_delay_ms;
+	unsigned int no_path_retry;
+	unsigned int max_checker_interval_ms;
+	bool read_checker;
+	unsigned int marginal_err_count;
+	unsigned int marginal_window_ms;
+	unsigned int marginal_recovery_ms;
+};
+
+/* With the built-in checker_interval of 5 s */
+static const struct policy default_policy = {
+    .grouping = RDP_GROUP_AUTO,
+    .failback = RDP_FAILBACK_IMMEDIATE,
+    .failback_delay_ms = 0,
+    .no_path_retry = RDP_NO_PATH_QUEUE,
+    .max_checker_interval_ms = 20000,
+    .read_checker = false,
+    .marginal_err_count = 0,
+    .marginal_window_ms = 60000,
+    .marginal_recovery_ms = 300000,
+};
+
+static void check_policy(const struct rdp_lun_spec *spec, const struct policy *want)
+{
+	g_assert_cmpint(spec->grouping, ==, want->grouping);
+	g_assert_cmpint(spec->failback, ==, want->failback);
+	g_assert_cmpuint(spec->failback_delay_ms, ==, want->failback_delay_ms);
+	g_assert_cmpuint(spec->no_path_retry, ==, want->no_path_retry);
+	g_assert_cmpuint(spec->max_checker_interval_ms, ==, want->max_checker_interval_ms);
+	g_assert_cmpint(spec->read_checker, ==, want->read_checker);
+	g_assert_cmpuint(spec->marginal_err_count, ==, want->marginal_err_count);
+	g_assert_cmpuint(spec->marginal_window_ms, ==, want->marginal_window_ms);
+	g_assert_cmpuint(spec->marginal_recovery_ms, ==, want->marginal_recovery_ms);
+}
+
+/* Every setting at its built-in value, no per-path values. */
+static void check_default_spec(const struct rdp_lun_spec *spec)
+{
+	check_spec(spec, 30000, 5000, 5, RDP_SEL_ROUND_ROBIN);
+	check_policy(spec, &default_policy);
+	g_assert_null(spec->priorities);
+	g_assert_null(spec->weights);
+}
+
+static void check_values(const unsigned int *got, const unsigned int *want, size_t n)
+{
+	g_assert_nonnull(got);
+	for (size_t i = 0; i < n; i++)
+		g_assert_cmpuint(got[i], ==, want[i]);
+}
+
+/* The spec of LUN [l], given as "[l]\npaths = /dev/sg1\n" followed by lines. */
+static struct rdp_lun_spec *lookup_lines(struct fixture *f, const char *lines)
+{
+	g_autofree char *text = g_strdup_printf("[l]\npaths = /dev/sg1\n%s", lines);
+	g_autoptr(rdp_config) cfg = load_ok(f, text);
+	return lookup_ok(cfg, "l");
+}
+
+/* "<key> = <value>" on line 3 of LUN [l] fails with "@F@:3: [l] <key>: <problem>". */
+struct bad_value {
+	const char *key;
+	const char *value;
+	const char *problem;
+};
+
+static void check_bad_values(struct fixture *f, const struct bad_value *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		g_autofree char *text = g_strdup_printf("[l]\npaths = /dev/sg1\n%s = %s\n",
+							cases[i].key, cases[i].value);
+		g_autofree char *want =
+		    g_strdup_printf("@F@:3: [l] %s: %s", cases[i].key, cases[i].problem);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+	}
+}
+
 /* ---- good files ---- */
 
 static void test_load_paths(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
@@ -196,7 +277,7 @@ static void test_load_builtin_defaults(void)
 	g_autoptr(rdp_lun_spec) spec = lookup_ok(NULL, "wwid=eui.00A0B1");
 
 	g_assert_cmpstr(spec->wwid, ==, "eui.00a0b1");
-	check_spec(spec, 30000, 5000, 5, RDP_SEL_ROUND_ROBIN);
+	check_default_spec(spec);
 }
 
 static void test_load_bounds(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
@@ -267,18 +348,25 @@ static void test_load_not_regular(struct fixture *f, gconstpointer data G_GNUC_U
 
 /* ---- bad files ---- */
 
+#define DEFAULTS_KEYS                                                                              \
+	"cmd_timeout, checker_interval, max_retries, selector, grouping, failback, "               \
+	"no_path_retry, max_checker_interval, checker, marginal_err_count, marginal_window, "      \
+	"marginal_recovery"
+#define LUN_KEYS "paths, wwid, " DEFAULTS_KEYS ", priorities, weights"
+
 static void test_bad_keys(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 {
 	check_load_error(f, "[l]\npaths = /dev/sg1\ntimeout = 3\n", RDP_CONFIG_ERROR_KEY,
-			 "@F@:3: [l] timeout: unknown key; known keys here: paths, wwid, "
-			 "cmd_timeout, checker_interval, max_retries, selector");
+			 "@F@:3: [l] timeout: unknown key; known keys here: " LUN_KEYS);
 	check_load_error(f, "[defaults]\nfoo = 1\n", RDP_CONFIG_ERROR_KEY,
-			 "@F@:2: [defaults] foo: unknown key; known keys here: cmd_timeout, "
-			 "checker_interval, max_retries, selector");
+			 "@F@:2: [defaults] foo: unknown key; known keys here: " DEFAULTS_KEYS);
 	/* GKeyFile would take this as a translation of paths */
 	check_load_error(f, "[l]\npaths[de] = /dev/sg1\n", RDP_CONFIG_ERROR_KEY,
-			 "@F@:2: [l] paths[de]: unknown key; known keys here: paths, wwid, "
-			 "cmd_timeout, checker_interval, max_retries, selector");
+			 "@F@:2: [l] paths[de]: unknown key; known keys here: " LUN_KEYS);
+	/* words are lower case like keys, and keys are not words */
+	check_load_error(
+	    f, "[defaults]\nGrouping = alua\n", RDP_CONFIG_ERROR_KEY,
+	    "@F@:2: [defaults] Grouping: unknown key; known keys here: " DEFAULTS_KEYS);
 	check_load_error(f, "[defaults]\npaths = /dev/sg1\n", RDP_CONFIG_ERROR_KEY,
 			 "@F@:2: [defaults] paths: only allowed in a LUN section; each LUN names "
 			 "its own devices");
@@ -295,11 +383,14 @@ static void test_bad_keys(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 static void test_bad_selector(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 {
 	check_load_error(f, "[l]\npaths = /dev/sg1\nselector = fifo\n", RDP_CONFIG_ERROR_VALUE,
-			 "@F@:3: [l] selector: \"fifo\" is not a path selector; use round-robin "
-			 "or queue-length");
+			 "@F@:3: [l] selector: \"fifo\" is not a path selector; use round-robin, "
+			 "queue-length, service-time or weighted");
 	check_load_error(f, "[defaults]\nselector = Round-Robin\n", RDP_CONFIG_ERROR_VALUE,
 			 "@F@:2: [defaults] selector: \"Round-Robin\" is not a path selector; use "
-			 "round-robin or queue-length");
+			 "round-robin, queue-length, service-time or weighted");
+	check_load_error(f, "[defaults]\nselector =\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [defaults] selector: \"\" is not a path selector; use "
+			 "round-robin, queue-length, service-time or weighted");
 }
 
 static void test_bad_range(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
@@ -318,6 +409,20 @@ static void test_bad_range(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	     "checker_interval: 99999999999999999999 is out of range; allowed: 1 to 3600 "
 	     "seconds"},
 	    {"max_retries = 101", "max_retries: 101 is out of range; allowed: 0 to 100"},
+	    {"max_checker_interval = 0",
+	     "max_checker_interval: 0 is out of range; allowed: 1 to 14400 seconds"},
+	    {"max_checker_interval = 14401",
+	     "max_checker_interval: 14401 is out of range; allowed: 1 to 14400 seconds"},
+	    {"marginal_err_count = 1001",
+	     "marginal_err_count: 1001 is out of range; allowed: 0 to 1000"},
+	    {"marginal_window = 0",
+	     "marginal_window: 0 is out of range; allowed: 1 to 3600 seconds"},
+	    {"marginal_window = 3601s",
+	     "marginal_window: 3601s is out of range; allowed: 1 to 3600 seconds"},
+	    {"marginal_recovery = 999ms",
+	     "marginal_recovery: 999ms is out of range; allowed: 1 to 86400 seconds"},
+	    {"marginal_recovery = 86401",
+	     "marginal_recovery: 86401 is out of range; allowed: 1 to 86400 seconds"},
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -333,21 +438,31 @@ static void test_bad_number(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	static const char *const durations[] = {"abc", "1.5", "-1", "+3", "30min", "s", "0x10", ""};
 	static const char *const counts[] = {"three", "-1", "1e2", "5s", ""};
 
-	for (size_t i = 0; i < G_N_ELEMENTS(durations); i++) {
-		g_autofree char *text =
-		    g_strdup_printf("[defaults]\ncmd_timeout = %s\n", durations[i]);
-		g_autofree char *want =
-		    g_strdup_printf("@F@:2: [defaults] cmd_timeout: \"%s\" is not a duration; "
-				    "write whole seconds (30) or milliseconds (1500ms)",
-				    durations[i]);
-		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+	static const char *const duration_keys[] = {"cmd_timeout", "checker_interval",
+						    "max_checker_interval", "marginal_window",
+						    "marginal_recovery"};
+	static const char *const count_keys[] = {"max_retries", "marginal_err_count"};
+
+	for (size_t k = 0; k < G_N_ELEMENTS(duration_keys); k++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(durations); i++) {
+			g_autofree char *text = g_strdup_printf("[defaults]\n%s = %s\n",
+								duration_keys[k], durations[i]);
+			g_autofree char *want = g_strdup_printf(
+			    "@F@:2: [defaults] %s: \"%s\" is not a duration; write whole seconds "
+			    "(30) or milliseconds (1500ms)",
+			    duration_keys[k], durations[i]);
+			check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+		}
 	}
-	for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
-		g_autofree char *text =
-		    g_strdup_printf("[defaults]\nmax_retries = %s\n", counts[i]);
-		g_autofree char *want = g_strdup_printf(
-		    "@F@:2: [defaults] max_retries: \"%s\" is not a whole number", counts[i]);
-		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+	for (size_t k = 0; k < G_N_ELEMENTS(count_keys); k++) {
+		for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
+			g_autofree char *text =
+			    g_strdup_printf("[defaults]\n%s = %s\n", count_keys[k], counts[i]);
+			g_autofree char *want =
+			    g_strdup_printf("@F@:2: [defaults] %s: \"%s\" is not a whole number",
+					    count_keys[k], counts[i]);
+			check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+		}
 	}
 	check_load_error(f, "[defaults]\ncmd_timeout = 30 # seconds\n", RDP_CONFIG_ERROR_VALUE,
 			 "@F@:2: [defaults] cmd_timeout: a # comment must be on a line of its own");
@@ -459,6 +574,485 @@ static void test_bad_syntax(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 			     "@F@:2: contains a NUL byte; is this a text file?");
 	check_load_error(f, "[l]\npaths = /dev/sg1\n# \xff\n", RDP_CONFIG_ERROR_SYNTAX,
 			 "@F@:3: not valid UTF-8 text");
+}
+
+/* ---- path groups, failback, no-path policy, checker, marginal paths ---- */
+
+static void test_key_selector(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct {
+		const char *value;
+		enum rdp_selector_kind want;
+	} cases[] = {
+	    {"round-robin", RDP_SEL_ROUND_ROBIN},
+	    {"queue-length", RDP_SEL_QUEUE_LENGTH},
+	    {" service-time ", RDP_SEL_SERVICE_TIME},
+	    {"weighted", RDP_SEL_WEIGHTED},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *lines = g_strdup_printf("selector = %s\n", cases[i].value);
+		g_autoptr(rdp_lun_spec) spec = lookup_lines(f, lines);
+		g_assert_cmpint(spec->selector, ==, cases[i].want);
+	}
+}
+
+static void test_key_grouping(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct {
+		const char *value;
+		enum rdp_grouping want;
+	} cases[] = {
+	    {"auto", RDP_GROUP_AUTO},	      {"alua", RDP_GROUP_ALUA},
+	    {"priority", RDP_GROUP_PRIORITY}, {"multibus", RDP_GROUP_MULTIBUS},
+	    {"failover", RDP_GROUP_FAILOVER},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *lines = g_strdup_printf("grouping = %s\n", cases[i].value);
+		g_autoptr(rdp_lun_spec) spec = lookup_lines(f, lines);
+		g_assert_cmpint(spec->grouping, ==, cases[i].want);
+	}
+	g_autoptr(rdp_lun_spec) spec = lookup_lines(f, "");
+	g_assert_cmpint(spec->grouping, ==, RDP_GROUP_AUTO);
+
+	static const struct bad_value bad[] = {
+	    {"grouping", "ALUA",
+	     "\"ALUA\" is not a path grouping; use auto, alua, priority, multibus or failover"},
+	    {"grouping", "group_by_prio",
+	     "\"group_by_prio\" is not a path grouping; use auto, alua, priority, multibus or "
+	     "failover"},
+	    {"grouping", "",
+	     "\"\" is not a path grouping; use auto, alua, priority, multibus or "
+	     "failover"},
+	};
+	check_bad_values(f, bad, G_N_ELEMENTS(bad));
+}
+
+static void test_key_failback(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct {
+		const char *value;
+		enum rdp_failback want;
+		unsigned int delay_ms;
+	} cases[] = {
+	    {"immediate", RDP_FAILBACK_IMMEDIATE, 0},	{"manual", RDP_FAILBACK_MANUAL, 0},
+	    {"followover", RDP_FAILBACK_FOLLOWOVER, 0}, {"30", RDP_FAILBACK_DEFERRED, 30000},
+	    {"1", RDP_FAILBACK_DEFERRED, 1000},		{"3600s", RDP_FAILBACK_DEFERRED, 3600000},
+	    {"1500ms", RDP_FAILBACK_DEFERRED, 1500},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *lines = g_strdup_printf("failback = %s\n", cases[i].value);
+		g_autoptr(rdp_lun_spec) spec = lookup_lines(f, lines);
+		g_assert_cmpint(spec->failback, ==, cases[i].want);
+		g_assert_cmpuint(spec->failback_delay_ms, ==, cases[i].delay_ms);
+	}
+	g_autoptr(rdp_lun_spec) spec = lookup_lines(f, "");
+	g_assert_cmpint(spec->failback, ==, RDP_FAILBACK_IMMEDIATE);
+	g_assert_cmpuint(spec->failback_delay_ms, ==, 0);
+
+	/* a word in the LUN drops the delay inherited from [defaults] */
+	g_autoptr(rdp_config) cfg =
+	    load_ok(f, "[defaults]\nfailback = 20\n[l]\npaths = /dev/sg1\nfailback = manual\n"
+		       "[m]\npaths = /dev/sg2\n");
+	g_autoptr(rdp_lun_spec) l = lookup_ok(cfg, "l");
+	g_assert_cmpint(l->failback, ==, RDP_FAILBACK_MANUAL);
+	g_assert_cmpuint(l->failback_delay_ms, ==, 0);
+	g_autoptr(rdp_lun_spec) m = lookup_ok(cfg, "m");
+	g_assert_cmpint(m->failback, ==, RDP_FAILBACK_DEFERRED);
+	g_assert_cmpuint(m->failback_delay_ms, ==, 20000);
+
+	static const struct bad_value bad[] = {
+	    {"failback", "never",
+	     "\"never\" is not a failback policy; use immediate, manual or followover, or a delay "
+	     "in seconds (30)"},
+	    {"failback", "Immediate",
+	     "\"Immediate\" is not a failback policy; use immediate, manual or followover, or a "
+	     "delay in seconds (30)"},
+	    {"failback", "-5",
+	     "\"-5\" is not a failback policy; use immediate, manual or followover, or a delay in "
+	     "seconds (30)"},
+	    {"failback", "",
+	     "\"\" is not a failback policy; use immediate, manual or followover, "
+	     "or a delay in seconds (30)"},
+	    {"failback", "0",
+	     "0 is out of range; allowed: 1 to 3600 seconds, or immediate, manual or followover"},
+	    {"failback", "3601",
+	     "3601 is out of range; allowed: 1 to 3600 seconds, or immediate, manual or "
+	     "followover"},
+	    {"failback", "500ms",
+	     "500ms is out of range; allowed: 1 to 3600 seconds, or immediate, manual or "
+	     "followover"},
+	    {"failback", "30min",
+	     "\"30min\" is not a duration; write whole seconds (30) or milliseconds (1500ms)"},
+	    {"failback", "1.5",
+	     "\"1.5\" is not a duration; write whole seconds (30) or milliseconds (1500ms)"},
+	};
+	check_bad_values(f, bad, G_N_ELEMENTS(bad));
+}
+
+static void test_key_no_path_retry(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct {
+		const char *value;
+		unsigned int want;
+	} cases[] = {
+	    {"fail", RDP_NO_PATH_FAIL}, {"queue", RDP_NO_PATH_QUEUE}, {"1", 1}, {"12", 12},
+	    {"10000", 10000},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *lines = g_strdup_printf("no_path_retry = %s\n", cases[i].value);
+		g_autoptr(rdp_lun_spec) spec = lookup_lines(f, lines);
+		g_assert_cmpuint(spec->no_path_retry, ==, cases[i].want);
+	}
+	g_autoptr(rdp_lun_spec) spec = lookup_lines(f, "");
+	g_assert_cmpuint(spec->no_path_retry, ==, RDP_NO_PATH_QUEUE);
+
+	static const struct bad_value bad[] = {
+	    {"no_path_retry", "forever",
+	     "\"forever\" is not a no-path policy; use fail or queue, or a number of checker "
+	     "intervals (1 to 10000)"},
+	    {"no_path_retry", "Queue",
+	     "\"Queue\" is not a no-path policy; use fail or queue, or a number of checker "
+	     "intervals (1 to 10000)"},
+	    {"no_path_retry", "",
+	     "\"\" is not a no-path policy; use fail or queue, or a number of checker intervals "
+	     "(1 to 10000)"},
+	    {"no_path_retry", "0", "0 is out of range; allowed: 1 to 10000, or fail or queue"},
+	    {"no_path_retry", "10001",
+	     "10001 is out of range; allowed: 1 to 10000, or fail or queue"},
+	    {"no_path_retry", "99999999999999999999",
+	     "99999999999999999999 is out of range; allowed: 1 to 10000, or fail or queue"},
+	    {"no_path_retry", "5s", "\"5s\" is not a whole number"},
+	};
+	check_bad_values(f, bad, G_N_ELEMENTS(bad));
+}
+
+static void test_key_checker(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_lun_spec) tur = lookup_lines(f, "checker = tur\n");
+	g_assert_false(tur->read_checker);
+	g_autoptr(rdp_lun_spec) read = lookup_lines(f, "checker = read\n");
+	g_assert_true(read->read_checker);
+	g_autoptr(rdp_lun_spec) dflt = lookup_lines(f, "");
+	g_assert_false(dflt->read_checker);
+
+	static const struct bad_value bad[] = {
+	    {"checker", "readsector0", "\"readsector0\" is not a path checker; use tur or read"},
+	    {"checker", "TUR", "\"TUR\" is not a path checker; use tur or read"},
+	};
+	check_bad_values(f, bad, G_N_ELEMENTS(bad));
+}
+
+static void test_key_marginal(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_lun_spec) dflt = lookup_lines(f, "");
+	g_assert_cmpuint(dflt->marginal_err_count, ==, 0);
+	g_assert_cmpuint(dflt->marginal_window_ms, ==, 60000);
+	g_assert_cmpuint(dflt->marginal_recovery_ms, ==, 300000);
+
+	g_autoptr(rdp_lun_spec) low = lookup_lines(f, "marginal_err_count = 0\n"
+						      "marginal_window = 1\n"
+						      "marginal_recovery = 1000ms\n");
+	g_assert_cmpuint(low->marginal_err_count, ==, 0);
+	g_assert_cmpuint(low->marginal_window_ms, ==, 1000);
+	g_assert_cmpuint(low->marginal_recovery_ms, ==, 1000);
+
+	g_autoptr(rdp_lun_spec) high = lookup_lines(f, "marginal_err_count = 1000\n"
+						       "marginal_window = 3600s\n"
+						       "marginal_recovery = 86400\n");
+	g_assert_cmpuint(high->marginal_err_count, ==, 1000);
+	g_assert_cmpuint(high->marginal_window_ms, ==, 3600000);
+	g_assert_cmpuint(high->marginal_recovery_ms, ==, 86400000);
+}
+
+static void test_max_checker_interval(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	/* derived from the checker_interval in force, wherever that was set */
+	g_autoptr(rdp_config) cfg = load_ok(f, "[defaults]\n"
+					       "checker_interval = 10\n"
+					       "[inherit]\n"
+					       "paths = /dev/sg1\n"
+					       "[own]\n"
+					       "paths = /dev/sg2\n"
+					       "checker_interval = 1500ms\n"
+					       "[set]\n"
+					       "paths = /dev/sg3\n"
+					       "max_checker_interval = 10\n"
+					       "[top]\n"
+					       "paths = /dev/sg4\n"
+					       "checker_interval = 3600\n");
+	g_autoptr(rdp_lun_spec) inherit = lookup_ok(cfg, "inherit");
+	g_assert_cmpuint(inherit->max_checker_interval_ms, ==, 40000);
+	g_autoptr(rdp_lun_spec) own = lookup_ok(cfg, "own");
+	g_assert_cmpuint(own->max_checker_interval_ms, ==, 6000);
+	/* equal to checker_interval is allowed: no back-off */
+	g_autoptr(rdp_lun_spec) set = lookup_ok(cfg, "set");
+	g_assert_cmpuint(set->max_checker_interval_ms, ==, 10000);
+	g_autoptr(rdp_lun_spec) top = lookup_ok(cfg, "top");
+	g_assert_cmpuint(top->max_checker_interval_ms, ==, 14400000);
+	g_autoptr(rdp_lun_spec) by_id = lookup_ok(cfg, "wwid=naa.1");
+	g_assert_cmpuint(by_id->max_checker_interval_ms, ==, 40000);
+	g_autoptr(rdp_lun_spec) builtin = lookup_ok(NULL, "wwid=naa.1");
+	g_assert_cmpuint(builtin->max_checker_interval_ms, ==, 20000);
+
+	/* an explicit value in [defaults] holds for every LUN, whatever its checker_interval */
+	g_autoptr(rdp_config) fixed = load_ok(f, "[defaults]\n"
+						 "max_checker_interval = 60\n"
+						 "[l]\n"
+						 "paths = /dev/sg1\n"
+						 "checker_interval = 30\n"
+						 "[m]\n"
+						 "paths = /dev/sg2\n"
+						 "max_checker_interval = 90s\n");
+	g_autoptr(rdp_lun_spec) l = lookup_ok(fixed, "l");
+	g_assert_cmpuint(l->checker_interval_ms, ==, 30000);
+	g_assert_cmpuint(l->max_checker_interval_ms, ==, 60000);
+	g_autoptr(rdp_lun_spec) m = lookup_ok(fixed, "m");
+	g_assert_cmpuint(m->max_checker_interval_ms, ==, 90000);
+}
+
+static void test_bad_max_checker_interval(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	check_load_error(f, "[l]\npaths = /dev/sg1\nmax_checker_interval = 2\n",
+			 RDP_CONFIG_ERROR_VALUE,
+			 "@F@:3: [l] max_checker_interval: max_checker_interval (2 s, line 3) is "
+			 "shorter than checker_interval (5 s, built-in default); healthy paths are "
+			 "checked every checker_interval at first and back off up to "
+			 "max_checker_interval, so make it at least checker_interval");
+	check_load_error(f,
+			 "[l]\nmax_checker_interval = 10\npaths = /dev/sg1\n"
+			 "checker_interval = 10001ms\n",
+			 RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [l] max_checker_interval: max_checker_interval (10 s, line 2) is "
+			 "shorter than checker_interval (10001 ms, line 4); healthy paths are "
+			 "checked every checker_interval at first and back off up to "
+			 "max_checker_interval, so make it at least checker_interval");
+	/* in [defaults], against the built-in checker_interval */
+	check_load_error(
+	    f, "[defaults]\nmax_checker_interval = 4999ms\n[l]\nwwid = naa.1\n",
+	    RDP_CONFIG_ERROR_VALUE,
+	    "@F@:2: [defaults] max_checker_interval: max_checker_interval (4999 ms, "
+	    "line 2) is shorter than checker_interval (5 s, built-in default); healthy "
+	    "paths are checked every checker_interval at first and back off up to "
+	    "max_checker_interval, so make it at least checker_interval");
+	/* a LUN's checker_interval against the max of [defaults] */
+	check_load_error(f,
+			 "[defaults]\nmax_checker_interval = 30\n\n[l]\npaths = /dev/sg1\n"
+			 "checker_interval = 31\n",
+			 RDP_CONFIG_ERROR_VALUE,
+			 "@F@:6: [l] checker_interval: max_checker_interval (30 s, [defaults] line "
+			 "2) is shorter than checker_interval (31 s, line 6); healthy paths are "
+			 "checked every checker_interval at first and back off up to "
+			 "max_checker_interval, so make it at least checker_interval");
+	/* a LUN's max against the checker_interval of [defaults], wherever that stands */
+	check_load_error(
+	    f,
+	    "[l]\nwwid = naa.1\nmax_checker_interval = 8\n[defaults]\n"
+	    "checker_interval = 9\n",
+	    RDP_CONFIG_ERROR_VALUE,
+	    "@F@:3: [l] max_checker_interval: max_checker_interval (8 s, line 3) is "
+	    "shorter than checker_interval (9 s, [defaults] line 5); healthy paths are "
+	    "checked every checker_interval at first and back off up to "
+	    "max_checker_interval, so make it at least checker_interval");
+}
+
+/* ---- per-path values ---- */
+
+static void test_path_values(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	/* before or after paths, with blanks and a trailing ';' as paths allows */
+	g_autoptr(rdp_config) cfg = load_ok(f, "[db]\n"
+					       "priorities = 10; 5 ;1000;\n"
+					       "paths = /dev/sg1;/dev/sg2;/dev/sg3\n"
+					       "weights = 1;1000;3\n"
+					       "[one]\n"
+					       "paths = /dev/sg4\n"
+					       "weights = 7\n"
+					       "[none]\n"
+					       "paths = /dev/sg5;/dev/sg6\n");
+	g_autoptr(rdp_lun_spec) db = lookup_ok(cfg, "db");
+	static const unsigned int db_prio[] = {10, 5, 1000};
+	static const unsigned int db_weights[] = {1, 1000, 3};
+	check_values(db->priorities, db_prio, G_N_ELEMENTS(db_prio));
+	check_values(db->weights, db_weights, G_N_ELEMENTS(db_weights));
+
+	g_autoptr(rdp_lun_spec) one = lookup_ok(cfg, "one");
+	static const unsigned int one_weights[] = {7};
+	g_assert_null(one->priorities);
+	check_values(one->weights, one_weights, 1);
+
+	g_autoptr(rdp_lun_spec) none = lookup_ok(cfg, "none");
+	g_assert_null(none->priorities);
+	g_assert_null(none->weights);
+
+	/* each lookup gets its own copy */
+	g_autoptr(rdp_lun_spec) again = lookup_ok(cfg, "db");
+	g_assert_true(again->priorities != db->priorities);
+	check_values(again->priorities, db_prio, G_N_ELEMENTS(db_prio));
+}
+
+static void test_bad_path_values(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const char *const keys[] = {"priorities", "weights"};
+
+	for (size_t k = 0; k < G_N_ELEMENTS(keys); k++) {
+		const char *key = keys[k];
+		const struct bad_value bad[] = {
+		    {key, "0", "0 is out of range; allowed: 1 to 1000"},
+		    {key, "1001", "1001 is out of range; allowed: 1 to 1000"},
+		    {key, "99999999999999999999",
+		     "99999999999999999999 is out of range; allowed: 1 to 1000"},
+		    {key, "high",
+		     "\"high\" is not a whole number; give one number per device of paths, "
+		     "separated by ';'"},
+		    {key, "10,5",
+		     "\"10,5\" is not a whole number; give one number per device of paths, "
+		     "separated by ';'"},
+		    {key, "-1",
+		     "\"-1\" is not a whole number; give one number per device of paths, "
+		     "separated by ';'"},
+		};
+		check_bad_values(f, bad, G_N_ELEMENTS(bad));
+
+		g_autofree char *text = NULL;
+		g_autofree char *want = NULL;
+
+		text = g_strdup_printf("[l]\npaths = /dev/sg1\n%s = ;\n", key);
+		want = g_strdup_printf("@F@:3: [l] %s: no value given; give one number per device "
+				       "of paths, e.g. %s = 2;1",
+				       key, key);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+		g_free(text);
+		g_free(want);
+
+		/* counts that differ from paths, named both ways */
+		text = g_strdup_printf("[l]\npaths = /dev/sg1;/dev/sg2\n%s = 1;2;3\n", key);
+		want = g_strdup_printf("@F@:3: [l] %s: 3 values for 2 devices in paths (line 2); "
+				       "give one value per device, in the order of paths",
+				       key);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+		g_free(text);
+		g_free(want);
+
+		text = g_strdup_printf("[l]\n%s = 4\n\npaths = /dev/sg1;;/dev/sg2;\n", key);
+		want = g_strdup_printf("@F@:2: [l] %s: 1 value for 2 devices in paths (line 4); "
+				       "give one value per device, in the order of paths",
+				       key);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+		g_free(text);
+		g_free(want);
+
+		text = g_strdup_printf("[l]\npaths = /dev/sg1\n%s = 4;5\n", key);
+		want = g_strdup_printf("@F@:3: [l] %s: 2 values for 1 device in paths (line 2); "
+				       "give one value per device, in the order of paths",
+				       key);
+		check_load_error(f, text, RDP_CONFIG_ERROR_VALUE, want);
+		g_free(text);
+		g_free(want);
+
+		/* a LUN given by wwid has no order of devices to align with */
+		text = g_strdup_printf("[l]\nwwid = naa.1\n%s = 4;5\n", key);
+		want = g_strdup_printf(
+		    "@F@:3: [l] %s: not possible with wwid (line 2): such a LUN's devices are "
+		    "discovered when the backstore is enabled, in no fixed order; list the "
+		    "devices with paths = to give each one a value",
+		    key);
+		check_load_error(f, text, RDP_CONFIG_ERROR_KEY, want);
+		g_free(text);
+		g_free(want);
+
+		text = g_strdup_printf("[defaults]\n%s = 4;5\n", key);
+		want = g_strdup_printf("@F@:2: [defaults] %s: only allowed in a LUN section; it "
+				       "gives one value per device of the LUN's paths",
+				       key);
+		check_load_error(f, text, RDP_CONFIG_ERROR_KEY, want);
+	}
+}
+
+/* ---- [defaults] inheritance of every key ---- */
+
+static void test_inheritance(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_config) cfg = load_ok(f, "[defaults]\n"
+					       "cmd_timeout = 10\n"
+					       "checker_interval = 2\n"
+					       "max_retries = 7\n"
+					       "selector = service-time\n"
+					       "grouping = failover\n"
+					       "failback = 45\n"
+					       "no_path_retry = 3\n"
+					       "max_checker_interval = 20\n"
+					       "checker = read\n"
+					       "marginal_err_count = 4\n"
+					       "marginal_window = 30\n"
+					       "marginal_recovery = 120\n"
+					       "[inherit]\n"
+					       "paths = /dev/sg1;/dev/sg2\n"
+					       "[override]\n"
+					       "paths = /dev/sg3;/dev/sg4\n"
+					       "cmd_timeout = 11\n"
+					       "checker_interval = 3\n"
+					       "max_retries = 0\n"
+					       "selector = weighted\n"
+					       "grouping = priority\n"
+					       "failback = followover\n"
+					       "no_path_retry = fail\n"
+					       "max_checker_interval = 3\n"
+					       "checker = tur\n"
+					       "marginal_err_count = 0\n"
+					       "marginal_window = 1\n"
+					       "marginal_recovery = 2\n"
+					       "priorities = 2;1\n"
+					       "weights = 1;2\n");
+	static const struct policy inherited = {
+	    .grouping = RDP_GROUP_FAILOVER,
+	    .failback = RDP_FAILBACK_DEFERRED,
+	    .failback_delay_ms = 45000,
+	    .no_path_retry = 3,
+	    .max_checker_interval_ms = 20000,
+	    .read_checker = true,
+	    .marginal_err_count = 4,
+	    .marginal_window_ms = 30000,
+	    .marginal_recovery_ms = 120000,
+	};
+	static const struct policy overridden = {
+	    .grouping = RDP_GROUP_PRIORITY,
+	    .failback = RDP_FAILBACK_FOLLOWOVER,
+	    .failback_delay_ms = 0,
+	    .no_path_retry = RDP_NO_PATH_FAIL,
+	    .max_checker_interval_ms = 3000,
+	    .read_checker = false,
+	    .marginal_err_count = 0,
+	    .marginal_window_ms = 1000,
+	    .marginal_recovery_ms = 2000,
+	};
+
+	g_autoptr(rdp_lun_spec) inherit = lookup_ok(cfg, "inherit");
+	check_spec(inherit, 10000, 2000, 7, RDP_SEL_SERVICE_TIME);
+	check_policy(inherit, &inherited);
+	g_assert_null(inherit->priorities);
+	g_assert_null(inherit->weights);
+
+	g_autoptr(rdp_lun_spec) by_id = lookup_ok(cfg, "wwid=naa.1");
+	check_spec(by_id, 10000, 2000, 7, RDP_SEL_SERVICE_TIME);
+	check_policy(by_id, &inherited);
+
+	g_autoptr(rdp_lun_spec) over = lookup_ok(cfg, "override");
+	check_spec(over, 11000, 3000, 0, RDP_SEL_WEIGHTED);
+	check_policy(over, &overridden);
+	static const unsigned int prio[] = {2, 1}, weights[] = {1, 2};
+	check_values(over->priorities, prio, 2);
+	check_values(over->weights, weights, 2);
+
+	/* an empty file and no file give the built-in values */
+	g_autoptr(rdp_config) empty = load_ok(f, "[l]\nwwid = naa.1\n");
+	g_autoptr(rdp_lun_spec) dflt = lookup_ok(empty, "l");
+	check_default_spec(dflt);
+	g_autoptr(rdp_lun_spec) no_file = lookup_ok(NULL, "wwid=naa.1");
+	check_default_spec(no_file);
 }
 
 /* ---- resolving ---- */
@@ -867,11 +1461,14 @@ static void test_defaults_match_table(struct fixture *f, gconstpointer data G_GN
 			g_assert_true(keys[i].lun_only);
 			continue;
 		}
+		/* a rule such as "4 × checker_interval" is tested with its key */
+		if (keys[i].default_is_rule)
+			continue;
 		g_autofree char *text = g_strdup_printf("[defaults]\n%s = %s\n[l]\nwwid = naa.1\n",
 							keys[i].name, keys[i].default_value);
 		g_autoptr(rdp_config) cfg = load_ok(f, text);
 		g_autoptr(rdp_lun_spec) spec = lookup_ok(cfg, "l");
-		check_spec(spec, 30000, 5000, 5, RDP_SEL_ROUND_ROBIN);
+		check_default_spec(spec);
 	}
 }
 
@@ -894,6 +1491,17 @@ int main(int argc, char **argv)
 	ADD("/config/bad/paths", test_bad_paths);
 	ADD("/config/bad/sections", test_bad_sections);
 	ADD("/config/bad/syntax", test_bad_syntax);
+	ADD("/config/key/selector", test_key_selector);
+	ADD("/config/key/grouping", test_key_grouping);
+	ADD("/config/key/failback", test_key_failback);
+	ADD("/config/key/no-path-retry", test_key_no_path_retry);
+	ADD("/config/key/checker", test_key_checker);
+	ADD("/config/key/marginal", test_key_marginal);
+	ADD("/config/key/max-checker-interval", test_max_checker_interval);
+	ADD("/config/bad/max-checker-interval", test_bad_max_checker_interval);
+	ADD("/config/key/path-values", test_path_values);
+	ADD("/config/bad/path-values", test_bad_path_values);
+	ADD("/config/load/inheritance", test_inheritance);
 	ADD("/config/resolve/unknown", test_resolve_unknown);
 	ADD("/config/resolve/bad-cfgstring", test_resolve_bad_cfgstring);
 	ADD("/config/resolve/wwid-absent", test_resolve_wwid_absent);

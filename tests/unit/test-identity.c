@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include <glib.h>
-#include <scsi/sg_unaligned.h>
+#include "be.h"
 
 #include "rdp.h"
 
@@ -43,14 +43,14 @@ static void page_add(struct page *p, uint8_t proto, uint8_t code_set, uint8_t as
 	d[3] = dlen;
 	memcpy(d + 4, data, dlen);
 	p->len += 4 + dlen;
-	sg_put_unaligned_be16((uint16_t)(p->len - 4), p->b + 2);
+	rdp_put_be16((uint16_t)(p->len - 4), p->b + 2);
 }
 
 static void page_add_be64(struct page *p, uint8_t proto, uint8_t assoc, uint64_t v)
 {
 	uint8_t b[8];
 
-	sg_put_unaligned_be64(v, b);
+	rdp_put_be64(v, b);
 	page_add(p, proto, CS_BIN, assoc, 0x3, b, sizeof(b));
 }
 
@@ -253,7 +253,7 @@ static void test_malformed(void)
 	/* a header that admits the cut: fine at a descriptor boundary, refused inside one */
 	for (size_t n = 4; n < p.len; n++) {
 		struct page q = p;
-		sg_put_unaligned_be16((uint16_t)(n - 4), q.b + 2);
+		rdp_put_be16((uint16_t)(n - 4), q.b + 2);
 		int rc = wwid_exact(q.b, n, out, sizeof(out));
 		g_assert_true(rc == 0 || rc == -ENODATA || rc == -EINVAL);
 		if (n < 4 + 4 + 28) /* inside the first (T10) descriptor */
@@ -300,7 +300,7 @@ static void assert_lu_only(const uint8_t *b, size_t len)
 {
 	g_assert_cmpuint(len, >=, 4);
 	g_assert_cmpuint(b[1], ==, 0x83);
-	g_assert_cmpuint(sg_get_unaligned_be16(b + 2), ==, len - 4);
+	g_assert_cmpuint(rdp_get_be16(b + 2), ==, len - 4);
 	for (size_t k = 4; k < len; k += 4 + b[k + 3]) {
 		g_assert_cmpuint(k + 4 + b[k + 3], <=, len);
 		g_assert_cmpuint((b[k + 1] >> 4) & 0x3, ==, AS_LU);
@@ -337,8 +337,8 @@ static void test_lu_only(void)
 	n = rdp_vpd83_lu_only(p.b, p.len);
 	g_assert_cmpuint(n, ==, 4 + 2 * 12);
 	assert_lu_only(p.b, n);
-	g_assert_cmpuint(sg_get_unaligned_be64(p.b + 8), ==, 0x6000000000000001ULL);
-	g_assert_cmpuint(sg_get_unaligned_be64(p.b + 20), ==, 0x5000000000000002ULL);
+	g_assert_cmpuint(rdp_get_be64(p.b + 8), ==, 0x6000000000000001ULL);
+	g_assert_cmpuint(rdp_get_be64(p.b + 20), ==, 0x5000000000000002ULL);
 
 	/* only port designators: an empty page */
 	page_init(&p);

@@ -1,0 +1,301 @@
+/* The path checker: asynchronous TEST UNIT READY on every path, on the event loop. Healthy paths
+ * are tested at checker_interval, backing off to max_checker_interval while they stay healthy
+ * (multipathd's polling_interval/max_polling_interval); a path that just failed is tested again
+ * within a second, then at checker_interval. A path only rejoins after TUR (and, with
+ * checker=read, a READ of block 0) succeeds AND its VPD 0x83 identity is the LUN's again. */
+#include <errno.h>
+#include <string.h>
+
+#include <scsi/sg_lib.h>
+#include "be.h"
+
+#include "lun-internal.h"
+
+enum check_stage {
+	CHECK_TUR,
+	CHECK_READ,
+	CHECK_IDENTITY,
+	CHECK_ALUA, /* REPORT TARGET PORT GROUPS: the path's ALUA state and priority */
+};
+
+#define CHECK_TIMEOUT_MS 10000
+#define CHECK_RETRIES 4
+
+static void check_submit(struct rdp_path *p);
+
+void rdp_checker_init_path(struct rdp_path *p)
+{
+	struct rdp_lun *lun = p->lun;
+
+	p->check_buf_len = MAX(1024u, lun->cap.block_size);
+	p->check_buf = g_malloc0(p->check_buf_len);
+	p->check_interval_ms = lun->checker_interval_ms;
+	p->next_check_ns = rdp_now(lun) + rdp_ms_ns(lun->checker_interval_ms);
+}
+
+static void schedule(struct rdp_path *p, unsigned int ms)
+{
+	p->next_check_ns = rdp_now(p->lun) + rdp_ms_ns(ms);
+}
+
+static void stage_start(struct rdp_path *p, enum check_stage stage)
+{
+	struct rdp_lun *lun = p->lun;
+	struct rdp_req *r = &p->check_req;
+
+	p->check_stage = stage;
+	p->check_attempts = 0;
+	memset(p->check_cdb, 0, sizeof(p->check_cdb));
+	switch (stage) {
+	case CHECK_TUR:
+		r->cdb_len = 6;
+		r->dir = RDP_DIR_NONE;
+		r->xfer_len = 0;
+		break;
+	case CHECK_READ:
+		p->check_cdb[0] = 0x28; /* READ(10) of LBA 0, one block */
+		rdp_put_be16(1, p->check_cdb + 7);
+		r->cdb_len = 10;
+		r->dir = RDP_DIR_FROM_DEV;
+		r->xfer_len = lun->cap.block_size;
+		break;
+	case CHECK_IDENTITY:
+		p->check_cdb[0] = 0x12;
+		p->check_cdb[1] = 0x01;
+		p->check_cdb[2] = 0x83;
+		rdp_put_be16(1024, p->check_cdb + 3);
+		r->cdb_len = 6;
+		r->dir = RDP_DIR_FROM_DEV;
+		r->xfer_len = 1024;
+		break;
+	case CHECK_ALUA:
+		rdp_alua_rtpg_cdb(p->check_cdb, (uint32_t)p->check_buf_len, false);
+		r->cdb_len = RDP_ALUA_RTPG_CDB_LEN;
+		r->dir = RDP_DIR_FROM_DEV;
+		r->xfer_len = p->check_buf_len;
+		break;
+	}
+	check_submit(p);
+}
+
+/* ALUA standby or unavailable: the port answers but will not do I/O. */
+static bool sense_is_standby(const struct rdp_req *req)
+{
+	struct sg_scsi_sense_hdr sh;
+
+	if (req->res.status != RDP_SAM_CHECK_CONDITION ||
+	    !sg_scsi_normalize_sense(req->sense, req->res.sense_len, &sh))
+		return false;
+	return sh.sense_key == 0x02 && sh.asc == 0x04 && (sh.ascq == 0x0b || sh.ascq == 0x0c);
+}
+
+static void check_failed(struct rdp_path *p, const struct rdp_req *req, const char *reason)
+{
+	struct rdp_lun *lun = p->lun;
+
+	if (sense_is_standby(req)) {
+		rdp_path_set_state(p, RDP_PATH_STANDBY, "ALUA standby/unavailable (NOT READY 04/0B-0C)");
+		p->check_interval_ms = lun->checker_interval_ms;
+		schedule(p, p->check_interval_ms);
+		return;
+	}
+	if (p->state == RDP_PATH_ACTIVE) {
+		g_autofree char *why = g_strdup_printf("checker: %s", reason);
+		rdp_path_error(p, why);
+		return;
+	}
+	if (p->state == RDP_PATH_CHECKING || p->state == RDP_PATH_STANDBY)
+		rdp_path_set_state(p, RDP_PATH_FAILED, reason);
+	p->check_interval_ms = lun->checker_interval_ms;
+	schedule(p, p->check_interval_ms);
+}
+
+static void check_healthy(struct rdp_path *p)
+{
+	struct rdp_lun *lun = p->lun;
+
+	p->check_interval_ms = MIN(p->check_interval_ms * 2, lun->max_checker_interval_ms);
+	schedule(p, p->check_interval_ms);
+}
+
+static void path_usable_again(struct rdp_path *p, const char *why)
+{
+	struct rdp_lun *lun = p->lun;
+
+	p->check_interval_ms = lun->checker_interval_ms;
+	schedule(p, p->check_interval_ms);
+	rdp_path_set_state(p, RDP_PATH_ACTIVE, why);
+	if (lun->waiting.head)
+		rdp_lun_run_waiting(lun);
+}
+
+static void check_alua_done(struct rdp_path *p, const struct rdp_req *req)
+{
+	size_t got = req->xfer_len - (size_t)CLAMP(req->res.resid, 0, (int32_t)req->xfer_len);
+	int st = rdp_lun_alua_update(p, p->check_buf, got);
+
+	switch (st) {
+	case RDP_ALUA_STANDBY:
+	case RDP_ALUA_UNAVAILABLE:
+	case RDP_ALUA_OFFLINE:
+		rdp_path_set_state(p, RDP_PATH_STANDBY, "ALUA state is not usable for I/O");
+		p->check_interval_ms = p->lun->checker_interval_ms;
+		schedule(p, p->check_interval_ms);
+		return;
+	case RDP_ALUA_TRANSITIONING:
+		schedule(p, 1000);
+		return;
+	default:
+		/* AO, ANO, LBA dependent; or no answer we can read, which is no reason to stop */
+		break;
+	}
+	if (p->state == RDP_PATH_ACTIVE)
+		check_healthy(p);
+	else
+		path_usable_again(p, "answered the checker with the LUN's identity and a usable ALUA state");
+}
+
+static void check_identity_done(struct rdp_path *p, const struct rdp_req *req)
+{
+	struct rdp_lun *lun = p->lun;
+	char wwid[RDP_WWID_MAX] = "nothing";
+	size_t got = req->xfer_len - (size_t)CLAMP(req->res.resid, 0, (int32_t)req->xfer_len);
+
+	if (rdp_wwid_from_vpd83(p->check_buf, got, wwid, sizeof(wwid)) < 0 ||
+	    strcmp(wwid, lun->wwid) != 0) {
+		g_autofree char *why = g_strdup_printf(
+			"identity changed: VPD 0x83 says %s, the LUN is %s; not used", wwid,
+			lun->wwid);
+		if (p->state == RDP_PATH_ACTIVE)
+			rdp_path_error(p, why);
+		else
+			rdp_path_set_state(p, RDP_PATH_FAILED, why);
+		schedule(p, lun->checker_interval_ms);
+		return;
+	}
+	if (lun->grouping == RDP_GROUP_ALUA) {
+		stage_start(p, CHECK_ALUA);
+		return;
+	}
+	path_usable_again(p, "answered the checker with the LUN's identity");
+}
+
+static void check_done(struct rdp_req *req)
+{
+	struct rdp_path *p = req->owner;
+	struct rdp_lun *lun = p->lun;
+	struct rdp_classification c = rdp_classify_completion(&req->res, req->sense, req->res.sense_len);
+
+	p->check_busy = false;
+	if (c.verdict == RDP_V_CAPACITY_CHANGED)
+		lun->capacity_changed = true;
+	if ((c.verdict == RDP_V_RETRY || c.verdict == RDP_V_CAPACITY_CHANGED) &&
+	    ++p->check_attempts < CHECK_RETRIES) {
+		/* a unit attention after a reset or a path change: it talks, ask again */
+		check_submit(p);
+		return;
+	}
+	if (c.verdict != RDP_V_COMPLETE) {
+		check_failed(p, req, c.reason);
+		return;
+	}
+	bool rejoining = p->state != RDP_PATH_ACTIVE;
+	bool alua = lun->grouping == RDP_GROUP_ALUA;
+	switch ((enum check_stage)p->check_stage) {
+	case CHECK_TUR:
+		/* a standby port stays standby until its ALUA state says otherwise */
+		if (rejoining && p->state != RDP_PATH_CHECKING && p->state != RDP_PATH_STANDBY)
+			rdp_path_set_state(p, RDP_PATH_CHECKING, "answered TEST UNIT READY");
+		if (lun->read_checker)
+			stage_start(p, CHECK_READ);
+		else if (rejoining)
+			stage_start(p, CHECK_IDENTITY);
+		else if (alua)
+			stage_start(p, CHECK_ALUA);
+		else
+			check_healthy(p);
+		break;
+	case CHECK_READ:
+		if (rejoining)
+			stage_start(p, CHECK_IDENTITY);
+		else if (alua)
+			stage_start(p, CHECK_ALUA);
+		else
+			check_healthy(p);
+		break;
+	case CHECK_IDENTITY:
+		check_identity_done(p, req);
+		break;
+	case CHECK_ALUA:
+		check_alua_done(p, req);
+		break;
+	}
+}
+
+static void check_submit(struct rdp_path *p)
+{
+	struct rdp_lun *lun = p->lun;
+	struct rdp_req *r = &p->check_req;
+
+	memset(&r->res, 0, sizeof(r->res));
+	r->cdb = p->check_cdb;
+	p->check_iov.iov_base = p->check_buf;
+	p->check_iov.iov_len = r->xfer_len;
+	r->iov = &p->check_iov;
+	r->iov_cnt = r->xfer_len ? 1 : 0;
+	r->timeout_ms = MIN(lun->cmd_timeout_ms, CHECK_TIMEOUT_MS);
+	r->complete = check_done;
+	r->owner = p;
+
+	if (!p->bctx) {
+		int rc = lun->env.backend->open(p->dev, &p->bctx);
+		if (rc < 0) {
+			p->bctx = NULL;
+			schedule(p, lun->checker_interval_ms);
+			return;
+		}
+	}
+	int rc = lun->env.backend->submit(p->bctx, r);
+	if (rc == 0) {
+		p->check_busy = true;
+		p->st.checks++;
+		return;
+	}
+	if (rc == -ENODEV && p->st.inflight == 0) {
+		/* the device went away under its open files: reopen it next time */
+		lun->env.backend->close(p->bctx);
+		p->bctx = NULL;
+	}
+	if (rc != -EBUSY && p->state == RDP_PATH_ACTIVE) {
+		g_autofree char *why = g_strdup_printf("checker: %s", g_strerror(-rc));
+		rdp_path_error(p, why);
+		return;
+	}
+	schedule(p, rc == -EBUSY ? 100 : lun->checker_interval_ms);
+}
+
+void rdp_checker_check_all_soon(struct rdp_lun *lun)
+{
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		struct rdp_path *p = lun->paths[i];
+		p->check_interval_ms = lun->checker_interval_ms;
+		p->next_check_ns = rdp_now(lun);
+	}
+}
+
+void rdp_checker_tick(struct rdp_lun *lun)
+{
+	uint64_t now = rdp_now(lun);
+
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		struct rdp_path *p = lun->paths[i];
+		if (p->check_busy || now < p->next_check_ns || p->admin_failed)
+			continue;
+		if (p->state == RDP_PATH_MARGINAL && now < p->marginal_until_ns)
+			continue;
+		/* a path rejoins only once everything it was given has come back */
+		if (p->state != RDP_PATH_ACTIVE && p->st.inflight)
+			continue;
+		stage_start(p, CHECK_TUR);
+	}
+}

@@ -1,0 +1,404 @@
+/* Simulation tests of the engine's policies over fake paths and a fake clock: path groups and
+ * failback, no_path_retry, marginal paths, the checker's back-off and read check, ALUA standby
+ * sense, admin fail/reinstate/switch-group, weighted selection, counters. */
+#include <errno.h>
+#include <string.h>
+
+#include "be.h"
+
+#include "fake-backend.h"
+#include "rdp.h"
+
+#define WWID "naa.33333330000007d0"
+#define SEC 1000000000ull
+
+static const struct rdp_env env = {.backend = &fake_backend, .now_ns = fake_clock};
+
+struct tcmd {
+	struct rdp_cmd c;
+	uint8_t buf[512];
+	struct iovec iov;
+	bool done;
+};
+
+static void tcmd_done(struct rdp_cmd *c)
+{
+	struct tcmd *t = (struct tcmd *)c;
+	g_assert_false(t->done);
+	t->done = true;
+}
+
+static void tcmd_read(struct tcmd *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->c.cdb[0] = 0x28;
+	t->c.cdb_len = 10;
+	rdp_put_be16(1, t->c.cdb + 7);
+	t->iov.iov_base = t->buf;
+	t->iov.iov_len = 512;
+	t->c.iov = &t->iov;
+	t->c.iov_cnt = 1;
+	t->c.xfer_len = 512;
+	t->c.done = tcmd_done;
+}
+
+static struct fake_dev *A, *B;
+
+static struct rdp_lun_spec base_spec(void)
+{
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun_spec spec = {
+		.name = "lun0",
+		.paths = (char **)paths,
+		.cmd_timeout_ms = 30000,
+		.checker_interval_ms = 5000,
+		.max_checker_interval_ms = 20000,
+		.max_retries = 3,
+		.no_path_retry = RDP_NO_PATH_QUEUE,
+	};
+	fake_reset();
+	A = fake_dev_add("sg0", WWID);
+	B = fake_dev_add("sg1", WWID);
+	return spec;
+}
+
+static struct rdp_lun *open_spec(const struct rdp_lun_spec *spec)
+{
+	g_autoptr(GError) err = NULL;
+	struct rdp_lun *lun = rdp_lun_open(spec, &env, &err);
+	g_assert_no_error(err);
+	return lun;
+}
+
+/* One READ; returns the device it was sent to (completing everything). */
+static struct fake_dev *one_read(struct rdp_lun *lun)
+{
+	struct tcmd t;
+	unsigned int a = A->by_opcode[0x28], b = B->by_opcode[0x28];
+	tcmd_read(&t);
+	rdp_lun_submit(lun, &t.c);
+	while (!t.done && fake_complete_all())
+		;
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	return A->by_opcode[0x28] > a ? A : B->by_opcode[0x28] > b ? B : NULL;
+}
+
+/* Let the clock run, ticking every 100 ms and answering what the paths hold. */
+static void run_for(struct rdp_lun *lun, uint64_t ns)
+{
+	for (uint64_t t = 0; t < ns; t += SEC / 10) {
+		fake_now += SEC / 10;
+		rdp_lun_tick(lun);
+		while (fake_complete_all())
+			;
+	}
+}
+
+static void fail_path_a(struct rdp_lun *lun)
+{
+	A->mode = FAKE_NO_CONNECT;
+	for (int i = 0; i < 4; i++)
+		one_read(lun);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), !=, RDP_PATH_ACTIVE);
+}
+
+static struct rdp_lun *priority_lun(enum rdp_failback fb, unsigned int delay_ms)
+{
+	static unsigned int prio[] = {10, 5};
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_PRIORITY;
+	spec.priorities = prio;
+	spec.failback = fb;
+	spec.failback_delay_ms = delay_ms;
+	return open_spec(&spec);
+}
+
+static void test_groups_priority(void)
+{
+	struct rdp_lun *lun = priority_lun(RDP_FAILBACK_IMMEDIATE, 0);
+
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 2);
+	g_assert_cmpuint(rdp_path_group(rdp_lun_path(lun, 0)), ==, 0);
+	g_assert_cmpuint(rdp_path_group(rdp_lun_path(lun, 1)), ==, 1);
+	for (int i = 0; i < 6; i++)
+		g_assert_true(one_read(lun) == A); /* the better group only */
+
+	fail_path_a(lun);
+	g_assert_cmpuint(rdp_lun_current_group(lun), ==, 1);
+	g_assert_true(one_read(lun) == B);
+
+	A->mode = FAKE_OK;
+	run_for(lun, 6 * SEC);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
+	g_assert_true(one_read(lun) == A); /* immediate failback */
+	g_assert_cmpuint(rdp_lun_current_group(lun), ==, 0);
+	rdp_lun_close(lun);
+}
+
+static void test_failback_manual_and_followover(void)
+{
+	enum rdp_failback pol[] = {RDP_FAILBACK_MANUAL, RDP_FAILBACK_FOLLOWOVER};
+	for (int k = 0; k < 2; k++) {
+		struct rdp_lun *lun = priority_lun(pol[k], 0);
+		fail_path_a(lun);
+		A->mode = FAKE_OK;
+		run_for(lun, 6 * SEC);
+		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
+		for (int i = 0; i < 4; i++)
+			g_assert_true(one_read(lun) == B); /* stays on the group that works */
+		if (pol[k] == RDP_FAILBACK_MANUAL) {
+			g_assert_cmpint(rdp_lun_switch_group(lun, 0), ==, 0);
+			g_assert_true(one_read(lun) == A);
+		} else {
+			/* followover: moves back only when the current group loses its paths */
+			B->mode = FAKE_NO_CONNECT;
+			one_read(lun);
+			g_assert_true(one_read(lun) == A);
+		}
+		g_assert_cmpint(rdp_lun_switch_group(lun, 7), ==, -EINVAL);
+		rdp_lun_close(lun);
+	}
+}
+
+static void test_failback_deferred(void)
+{
+	struct rdp_lun *lun = priority_lun(RDP_FAILBACK_DEFERRED, 10000);
+	fail_path_a(lun);
+	A->mode = FAKE_OK;
+	run_for(lun, 6 * SEC);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
+	g_assert_true(one_read(lun) == B); /* not yet */
+	run_for(lun, 5 * SEC);
+	g_assert_true(one_read(lun) == B); /* ~5 s since it came back */
+	run_for(lun, 6 * SEC);
+	g_assert_true(one_read(lun) == A); /* delay passed */
+	rdp_lun_close(lun);
+}
+
+static void test_grouping_failover(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_FAILOVER;
+	struct rdp_lun *lun = open_spec(&spec);
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 2);
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == A);
+	rdp_lun_close(lun);
+
+	/* multibus (and auto without TPGS... the fake reports TPGS, so auto means ALUA) */
+	spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	lun = open_spec(&spec);
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 1);
+	g_assert_true(one_read(lun) != one_read(lun));
+	rdp_lun_close(lun);
+}
+
+static void test_no_path_retry_fail_and_n(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.no_path_retry = RDP_NO_PATH_FAIL;
+	struct rdp_lun *lun = open_spec(&spec);
+	struct tcmd t;
+
+	A->mode = B->mode = FAKE_NO_CONNECT;
+	tcmd_read(&t);
+	rdp_lun_submit(lun, &t.c);
+	while (!t.done && fake_complete_all())
+		;
+	g_assert_true(t.done); /* failed at once, not held */
+	g_assert_cmpuint(t.c.sense[2], ==, 0x02);
+	g_assert_cmpuint(t.c.sense[12], ==, 0x08);
+	g_assert_cmpuint(rdp_lun_stats(lun)->no_path_failed, ==, 1);
+	rdp_lun_close(lun);
+
+	spec = base_spec();
+	spec.no_path_retry = 2; /* two checker intervals: 10 s */
+	lun = open_spec(&spec);
+	rdp_lun_set_no_path_timeout(lun, 27000);
+	A->mode = B->mode = FAKE_NO_CONNECT;
+	tcmd_read(&t);
+	rdp_lun_submit(lun, &t.c);
+	while (fake_complete_all())
+		;
+	g_assert_false(t.done);
+	run_for(lun, 9 * SEC);
+	g_assert_false(t.done);
+	run_for(lun, 2 * SEC);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.sense[12], ==, 0x08);
+	g_assert_cmpuint(rdp_lun_stats(lun)->queued, ==, 1);
+	g_assert_cmpuint(rdp_lun_stats(lun)->queue_time_us, >=, 10000000);
+	rdp_lun_close(lun);
+}
+
+static void test_marginal(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.marginal_err_count = 2;
+	spec.marginal_window_ms = 60000;
+	spec.marginal_recovery_ms = 30000;
+	struct rdp_lun *lun = open_spec(&spec);
+	struct rdp_path *p0 = rdp_lun_path(lun, 0);
+
+	fail_path_a(lun); /* first failure */
+	A->mode = FAKE_OK;
+	run_for(lun, 2 * SEC);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
+	fail_path_a(lun); /* second within the window: marginal */
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_MARGINAL);
+	A->mode = FAKE_OK;
+	run_for(lun, 20 * SEC);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_MARGINAL); /* answers, but held out */
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == B);
+	run_for(lun, 12 * SEC);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
+	rdp_lun_close(lun);
+}
+
+static void test_checker_backoff_and_read(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.read_checker = true;
+	spec.grouping = RDP_GROUP_MULTIBUS; /* no RTPG in the checks counted here */
+	struct rdp_lun *lun = open_spec(&spec);
+
+	/* healthy paths: checked at 5 s, then 10 s, then 20 s (max), each TUR + READ */
+	run_for(lun, 5 * SEC + SEC / 5);
+	g_assert_cmpuint(A->by_opcode[0x00], ==, 1);
+	g_assert_cmpuint(A->by_opcode[0x28], ==, 1);
+	run_for(lun, 10 * SEC);
+	g_assert_cmpuint(A->by_opcode[0x00], ==, 2);
+	run_for(lun, 20 * SEC);
+	g_assert_cmpuint(A->by_opcode[0x00], ==, 3);
+	run_for(lun, 20 * SEC);
+	g_assert_cmpuint(A->by_opcode[0x00], ==, 4);
+	g_assert_cmpuint(rdp_path_stats(rdp_lun_path(lun, 0))->checks, ==, 8);
+
+	/* a healthy path whose check fails is failed by the checker, without any I/O */
+	B->mode = FAKE_NO_CONNECT;
+	run_for(lun, 21 * SEC);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_FAILED);
+	rdp_lun_close(lun);
+}
+
+static void test_alua_groups(void)
+{
+	struct rdp_lun_spec spec = base_spec(); /* grouping auto: the fake reports TPGS */
+	B->alua = 1;				 /* active/non-optimized */
+	struct rdp_lun *lun = open_spec(&spec);
+	struct rdp_path *p0 = rdp_lun_path(lun, 0), *p1 = rdp_lun_path(lun, 1);
+
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 2);
+	g_assert_cmpuint(rdp_path_priority(p0), ==, 50);
+	g_assert_cmpuint(rdp_path_priority(p1), ==, 10);
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == A);
+
+	/* A's port goes standby: the checker's RTPG sees it; I/O moves to B */
+	A->alua = 2;
+	run_for(lun, 6 * SEC);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_STANDBY);
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == B);
+
+	/* and back to active/optimized: rejoins (identity checked) and I/O fails back */
+	A->alua = 0;
+	run_for(lun, 6 * SEC);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
+	g_assert_true(one_read(lun) == A);
+	rdp_lun_close(lun);
+}
+
+static void test_standby_sense(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	struct rdp_lun *lun = open_spec(&spec);
+
+	B->mode = FAKE_STANDBY;
+	for (int i = 0; i < 4; i++)
+		one_read(lun); /* the command on B comes back 04/0B and goes to A */
+	run_for(lun, 2 * SEC);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_STANDBY);
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == A);
+	B->mode = FAKE_OK; /* the port became active */
+	run_for(lun, 6 * SEC);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
+	rdp_lun_close(lun);
+}
+
+static void test_admin(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	struct rdp_lun *lun = open_spec(&spec);
+	struct rdp_path *p0 = rdp_lun_path(lun, 0);
+
+	g_assert_cmpint(rdp_path_admin_fail(p0), ==, 0);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_FAILED);
+	g_assert_nonnull(strstr(rdp_path_reason(p0), "administrator"));
+	run_for(lun, 30 * SEC);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_FAILED); /* the checker leaves it */
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == B);
+	g_assert_cmpint(rdp_path_admin_reinstate(p0), ==, 0);
+	run_for(lun, SEC);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
+	rdp_lun_close(lun);
+}
+
+static void test_weighted(void)
+{
+	static unsigned int w[] = {3, 1};
+	struct rdp_lun_spec spec = base_spec();
+	spec.selector = RDP_SEL_WEIGHTED;
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	spec.weights = w;
+	struct rdp_lun *lun = open_spec(&spec);
+	unsigned int on_a = 0;
+	for (int i = 0; i < 40; i++)
+		on_a += one_read(lun) == A;
+	g_assert_cmpuint(on_a, ==, 30);
+	rdp_lun_close(lun);
+}
+
+static void test_counters(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	struct rdp_lun *lun = open_spec(&spec);
+	for (int i = 0; i < 10; i++)
+		one_read(lun);
+	const struct rdp_lun_stats *s = rdp_lun_stats(lun);
+	g_assert_cmpuint(s->cmds, ==, 10);
+	g_assert_cmpuint(s->completed, ==, 10);
+	g_assert_cmpuint(s->errors_returned, ==, 0);
+	const struct rdp_path_stats *a = rdp_path_stats(rdp_lun_path(lun, 0));
+	const struct rdp_path_stats *b = rdp_path_stats(rdp_lun_path(lun, 1));
+	g_assert_cmpuint(a->cmds + b->cmds, ==, 10);
+	g_assert_cmpuint(a->bytes + b->bytes, ==, 10 * 512);
+	g_assert_cmpuint(a->inflight + b->inflight, ==, 0);
+	rdp_lun_close(lun);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	g_test_add_func("/engine/groups-priority", test_groups_priority);
+	g_test_add_func("/engine/failback-manual-followover", test_failback_manual_and_followover);
+	g_test_add_func("/engine/failback-deferred", test_failback_deferred);
+	g_test_add_func("/engine/grouping-failover-multibus", test_grouping_failover);
+	g_test_add_func("/engine/no-path-retry", test_no_path_retry_fail_and_n);
+	g_test_add_func("/engine/marginal", test_marginal);
+	g_test_add_func("/engine/checker-backoff-read", test_checker_backoff_and_read);
+	g_test_add_func("/engine/standby-sense", test_standby_sense);
+	g_test_add_func("/engine/alua-groups", test_alua_groups);
+	g_test_add_func("/engine/admin", test_admin);
+	g_test_add_func("/engine/weighted", test_weighted);
+	g_test_add_func("/engine/counters", test_counters);
+	int rc = g_test_run();
+	fake_reset();
+	return rc;
+}
