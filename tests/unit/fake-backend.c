@@ -158,6 +158,9 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 	case FAKE_STANDBY:
 		set_sense(req, 0x02, 0x04, 0x0b);
 		return;
+	case FAKE_HANG:
+		req->res.host_status = 0x03; /* DID_TIME_OUT */
+		return;
 	case FAKE_UA_RESET:
 		d->mode = FAKE_OK; /* a unit attention is reported once */
 		set_sense(req, 0x06, 0x29, 0x00);
@@ -218,6 +221,9 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 		return -ENXIO;
 	if (d->queue_limit && d->pending >= d->queue_limit)
 		return -EBUSY;
+	/* the engine's promise: a request is never sent again while some path still holds it */
+	for (GList *l = pending.head; l; l = l->next)
+		g_assert_true(((struct fake_pending *)l->data)->req != req);
 	struct fake_pending *fp = g_new(struct fake_pending, 1);
 	fp->dev = d;
 	fp->req = req;
@@ -234,18 +240,68 @@ static int fake_exec_sync(void *ctx, struct rdp_req *req)
 	return 0;
 }
 
+static void complete_one(struct fake_pending *fp)
+{
+	fp->dev->pending--;
+	answer(fp->dev, fp->req);
+	struct rdp_req *req = fp->req;
+	g_free(fp);
+	req->complete(req);
+}
+
+unsigned int fake_complete_dev(struct fake_dev *d, unsigned int max)
+{
+	unsigned int done = 0, len = g_queue_get_length(&pending);
+	GList *l = pending.head;
+	/* only what was pending at the call: requests queued by completions wait */
+	for (unsigned int i = 0; i < len && l && done < max; i++) {
+		GList *next = l->next;
+		struct fake_pending *fp = l->data;
+		if (fp->dev == d && d->mode != FAKE_HANG) {
+			g_queue_delete_link(&pending, l);
+			complete_one(fp);
+			done++;
+		}
+		l = next;
+	}
+	return done;
+}
+
+unsigned int fake_timeout_dev(struct fake_dev *d)
+{
+	enum fake_mode mode = d->mode;
+	unsigned int n = 0;
+
+	d->mode = FAKE_HANG;
+	GList *l = pending.head;
+	unsigned int len = g_queue_get_length(&pending);
+	for (unsigned int i = 0; i < len && l; i++) {
+		GList *next = l->next;
+		struct fake_pending *fp = l->data;
+		if (fp->dev == d) {
+			g_queue_delete_link(&pending, l);
+			complete_one(fp);
+			n++;
+		}
+		l = next;
+	}
+	d->mode = mode;
+	return n;
+}
+
 unsigned int fake_complete_all(void)
 {
-	unsigned int n = g_queue_get_length(&pending);
+	unsigned int n = g_queue_get_length(&pending), done = 0;
 	for (unsigned int i = 0; i < n; i++) {
 		struct fake_pending *fp = g_queue_pop_head(&pending);
-		fp->dev->pending--;
-		answer(fp->dev, fp->req);
-		struct rdp_req *req = fp->req;
-		g_free(fp);
-		req->complete(req);
+		if (fp->dev->mode == FAKE_HANG) {
+			g_queue_push_tail(&pending, fp); /* a hung path keeps what it has */
+			continue;
+		}
+		done++;
+		complete_one(fp);
 	}
-	return n;
+	return done;
 }
 
 struct fake_dev *fake_pending_dev(unsigned int i)

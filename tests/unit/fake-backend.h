@@ -12,6 +12,7 @@ enum fake_mode {
 	FAKE_UA_RESET,	   /* CHECK CONDITION 06/29/00 */
 	FAKE_OPEN_FAILS,   /* open() and submit() say ENXIO */
 	FAKE_STANDBY,	   /* CHECK CONDITION 02/04/0B (ALUA standby) to everything async */
+	FAKE_HANG,	   /* holds requests: only fake_timeout_dev() returns them (DID_TIME_OUT) */
 };
 
 struct fake_dev {
@@ -39,6 +40,11 @@ void fake_reset(void);
 unsigned int fake_complete_all(void);
 /* The device a pending request at position i (0 = oldest) sits on, or NULL. */
 struct fake_dev *fake_pending_dev(unsigned int i);
+/* Complete up to max pending requests of one device (oldest first); returns how many. */
+unsigned int fake_complete_dev(struct fake_dev *d, unsigned int max);
+/* Return every request a hung device holds with host status DID_TIME_OUT, as the sg driver
+ * does when a command's timeout expires. */
+unsigned int fake_timeout_dev(struct fake_dev *d);
 unsigned int fake_pending_count(void);
 /* Build the VPD 0x83 page the fake returns for d (one NAA designator, then its relative target
  * port and target port group designators). Returns its length. */

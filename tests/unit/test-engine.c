@@ -2,6 +2,7 @@
  * failback, no_path_retry, marginal paths, the checker's back-off and read check, ALUA standby
  * sense, admin fail/reinstate/switch-group, weighted selection, counters. */
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "be.h"
@@ -382,6 +383,137 @@ static void test_counters(void)
 	rdp_lun_close(lun);
 }
 
+/* Keep qd reads outstanding for `steps` milliseconds; A completes up to rate_a and B up to
+ * rate_b requests per millisecond. Every command must complete GOOD. */
+static void simulate(struct rdp_lun *lun, unsigned int qd, unsigned int steps, unsigned int rate_a,
+		     unsigned int rate_b)
+{
+	struct tcmd *t = g_new0(struct tcmd, qd);
+	for (unsigned int i = 0; i < qd; i++) {
+		tcmd_read(&t[i]);
+		rdp_lun_submit(lun, &t[i].c);
+	}
+	for (unsigned int s = 0; s < steps; s++) {
+		fake_now += 1000000;
+		fake_complete_dev(A, rate_a);
+		fake_complete_dev(B, rate_b);
+		if (s % 100 == 0)
+			rdp_lun_tick(lun);
+		for (unsigned int i = 0; i < qd; i++)
+			if (t[i].done) {
+				g_assert_cmpuint(t[i].c.status, ==, RDP_SAM_GOOD);
+				tcmd_read(&t[i]);
+				rdp_lun_submit(lun, &t[i].c);
+			}
+	}
+	while (fake_complete_all())
+		;
+	for (unsigned int i = 0; i < qd; i++)
+		g_assert_true(t[i].done);
+	g_free(t);
+}
+
+static struct rdp_lun *multibus_lun(enum rdp_selector_kind sel, unsigned int *weights)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	spec.selector = sel;
+	spec.weights = weights;
+	spec.checker_interval_ms = 60000; /* keep checker commands out of the counts */
+	spec.max_checker_interval_ms = 60000;
+	return open_spec(&spec);
+}
+
+static void test_selectors_under_load(void)
+{
+	/* round-robin: equal paths share within 1% over 10k commands */
+	struct rdp_lun *lun = multibus_lun(RDP_SEL_ROUND_ROBIN, NULL);
+	struct tcmd t;
+	for (int i = 0; i < 10000; i++) {
+		tcmd_read(&t);
+		rdp_lun_submit(lun, &t.c);
+		fake_complete_all();
+	}
+	double share = A->by_opcode[0x28] / 10000.0;
+	g_test_message("round-robin share of A: %.4f", share);
+	g_assert_cmpfloat(fabs(share - 0.5), <=, 0.01);
+	rdp_lun_close(lun);
+
+	/* queue-length and service-time: a path twice as fast gets at least twice the load */
+	enum rdp_selector_kind kinds[] = {RDP_SEL_QUEUE_LENGTH, RDP_SEL_SERVICE_TIME};
+	for (int k = 0; k < 2; k++) {
+		lun = multibus_lun(kinds[k], NULL);
+		simulate(lun, 16, 20000, 2, 1);
+		double ratio = (double)A->by_opcode[0x28] / B->by_opcode[0x28];
+		g_test_message("%s: A %u, B %u, ratio %.2f", k ? "service-time" : "queue-length",
+			       A->by_opcode[0x28], B->by_opcode[0x28], ratio);
+		g_assert_cmpfloat(ratio, >=, 2.0 * 0.98);
+		rdp_lun_close(lun);
+	}
+
+	/* weighted: 3:1 within 2% */
+	static unsigned int w[] = {3, 1};
+	lun = multibus_lun(RDP_SEL_WEIGHTED, w);
+	simulate(lun, 8, 5000, 4, 4);
+	share = (double)A->by_opcode[0x28] / (A->by_opcode[0x28] + B->by_opcode[0x28]);
+	g_test_message("weighted share of A: %.4f", share);
+	g_assert_cmpfloat(fabs(share - 0.75), <=, 0.02);
+	rdp_lun_close(lun);
+}
+
+static void test_hung_path(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	struct rdp_lun *lun = open_spec(&spec);
+	struct tcmd t[4];
+
+	A->mode = FAKE_HANG;
+	for (int i = 0; i < 4; i++) {
+		tcmd_read(&t[i]);
+		rdp_lun_submit(lun, &t[i].c);
+	}
+	while (fake_complete_all())
+		; /* B's finish; A's are held */
+	unsigned int held = A->pending;
+	g_assert_cmpuint(held, ==, 2);
+	for (int i = 0; i < 4; i++)
+		if (!t[i].done)
+			g_assert_cmpuint(B->by_opcode[0x28], ==, 2); /* not re-issued while held */
+	/* the per-command timeout expires: sg returns them with DID_TIME_OUT, now they move */
+	g_assert_cmpuint(fake_timeout_dev(A), ==, held);
+	while (fake_complete_all())
+		;
+	for (int i = 0; i < 4; i++) {
+		g_assert_true(t[i].done);
+		g_assert_cmpuint(t[i].c.status, ==, RDP_SAM_GOOD);
+	}
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_FAILED);
+	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
+	rdp_lun_close(lun);
+}
+
+static void test_flapping_path(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	spec.marginal_err_count = 3;
+	spec.marginal_window_ms = 60000;
+	spec.marginal_recovery_ms = 120000;
+	struct rdp_lun *lun = open_spec(&spec);
+	struct rdp_path *p0 = rdp_lun_path(lun, 0);
+
+	for (int flap = 0; flap < 3; flap++) {
+		A->mode = FAKE_NO_CONNECT;
+		simulate(lun, 4, 200, 4, 4);
+		A->mode = FAKE_OK;
+		simulate(lun, 4, 3000, 4, 4); /* long enough for the checker to bring it back */
+	}
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_MARGINAL);
+	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
+	rdp_lun_close(lun);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -398,6 +530,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/admin", test_admin);
 	g_test_add_func("/engine/weighted", test_weighted);
 	g_test_add_func("/engine/counters", test_counters);
+	g_test_add_func("/engine/selectors-under-load", test_selectors_under_load);
+	g_test_add_func("/engine/hung-path", test_hung_path);
+	g_test_add_func("/engine/flapping-path", test_flapping_path);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;

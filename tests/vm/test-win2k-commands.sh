@@ -73,7 +73,7 @@ win2k_pass() {
 		"Last LBA=$((BLOCKS - 1)) " "Logical block length=512 bytes"
 
 	run sg_modes -6 --page=0x3f "/dev/$SG"
-	expect "MODE SENSE(6) page 3Fh" good "MODE SENSE (6)"
+	expect "MODE SENSE(6) page 3Fh" good "Mode parameter header from MODE SENSE(6)"
 	run sg_modes -6 --page=0x08 "/dev/$SG"
 	expect "MODE SENSE(6) page 08h" good "Caching"
 
