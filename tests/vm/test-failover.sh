@@ -24,7 +24,7 @@ vpd_before=$(rdp_vpd83 "$disk")
 
 # Faults while fio runs: each path in turn goes offline for a few seconds.
 (
-	for i in 0 1 0; do
+	for i in 0 1 0 1 0; do
 		sleep 3
 		vm_log "path $i offline"
 		vm_path_offline "$i"
@@ -35,7 +35,7 @@ vpd_before=$(rdp_vpd83 "$disk")
 ) &
 faults=$!
 rc=0
-rdp_fio failover "$disk" --size=96M --time_based --runtime=26 --verify_backlog=128 || rc=$?
+rdp_fio failover "$disk" --size=96M --time_based --runtime=40 --verify_backlog=128 --eta=never || rc=$?
 wait "$faults"
 figures=$(rdp_fio_figures failover)
 vm_log "fio: $figures (exit $rc)"

@@ -18,6 +18,7 @@ cat >/tmp/rdp.conf <<EOT
 [defaults]
 checker_interval = 2
 EOT
+: >"$RDP_LOG" # an --out directory may be reused; the greps below count this run only
 rdp_start --config /tmp/rdp.conf
 iscsi_initiator_start "$INITIATOR"
 
@@ -54,23 +55,24 @@ disk=$(iscsi_disk "$TARGET")
 vm_assert_eq iscsi_tcp "$(iscsi_transport "$disk")" "transport of /dev/$disk"
 vm_assert_eq 512 "$(<"/sys/block/$disk/queue/logical_block_size")" "initiator's block size"
 vm_log "iSCSI disk /dev/$disk ($(($(<"/sys/block/$disk/size") / 2048)) MiB)"
-vpd_before=$(rdp_vpd83 "$disk")
+vpd_before=$(vpd83_hex "$disk")
 [[ -n $vpd_before ]] || vm_fail "no VPD 0x83 from $disk"
 
-# Each path goes offline for 4 s and returns, twice, while fio writes and verifies.
+# Each path goes offline for 5 s and returns, twice, while fio writes and verifies. Path 1 is
+# ALUA non-optimized and may carry no I/O then; the checker (every 2 s) finds it failed.
 (
 	for i in 0 1 0 1; do
 		sleep 2
 		vm_log "path $i offline"
 		vm_path_offline "$i"
-		sleep 4
+		sleep 5
 		vm_log "path $i online"
 		vm_path_online "$i"
 	done
 ) &
 faults=$!
 rc=0
-rdp_fio iscsi "$disk" --size=96M --time_based --runtime=28 --verify_backlog=128 || rc=$?
+rdp_fio iscsi "$disk" --size=96M --time_based --runtime=30 --verify_backlog=128 --eta=never || rc=$?
 wait "$faults"
 figures=$(rdp_fio_figures iscsi)
 vm_log "fio: $figures (exit $rc)"
@@ -91,7 +93,7 @@ if grep -q "path /dev/$sg " "$RDP_LOG"; then
 	vm_fail "the daemon used its own iSCSI disk /dev/$sg as a path"
 fi
 
-vpd_after=$(rdp_vpd83 "$disk")
+vpd_after=$(vpd83_hex "$disk")
 vm_assert_eq "$vpd_before" "$vpd_after" "iSCSI disk's VPD 0x83 before/after failover"
 summary=$(rdp_summary)
 echo "$summary"
