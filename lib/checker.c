@@ -289,7 +289,7 @@ void rdp_checker_tick(struct rdp_lun *lun)
 
 	for (unsigned int i = 0; i < lun->npaths; i++) {
 		struct rdp_path *p = lun->paths[i];
-		if (p->check_busy || now < p->next_check_ns || p->admin_failed)
+		if (p->check_busy || now < p->next_check_ns || p->admin_failed || p->removed)
 			continue;
 		if (p->state == RDP_PATH_MARGINAL && now < p->marginal_until_ns)
 			continue;

@@ -25,6 +25,7 @@ struct rdp_path {
 
 	/* admin and marginal holds: the checker does not bring the path back while set */
 	bool admin_failed;
+	bool removed; /* the device is gone or no longer configured: freed once idle */
 	uint64_t marginal_until_ns;
 	uint64_t err_window_start_ns;
 	unsigned int err_window_count;
@@ -142,6 +143,14 @@ void rdp_checker_init_path(struct rdp_path *p);
 
 /* lun.c */
 void rdp_lun_run_waiting(struct rdp_lun *lun);
+void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec);
+void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
+			     const struct rdp_lun_spec *spec, int spec_idx);
+/* Probe a path's identity (VPD 0x83) synchronously; fill = also fill the LUN's caches. */
+int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *wwid,
+		      GError **err);
+/* reconfig.c: free paths that were removed once nothing of theirs is in flight. */
+void rdp_lun_reap_paths(struct rdp_lun *lun);
 
 /* frontend.c: answer the commands whose reply must not depend on the serving path.
  * Returns true when cmd was completed (status/sense filled; caller finishes it). */

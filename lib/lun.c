@@ -297,6 +297,7 @@ void rdp_lun_tick(struct rdp_lun *lun)
 
 	rdp_checker_tick(lun);
 	rdp_group_tick(lun);
+	rdp_lun_reap_paths(lun);
 	if (lun->capacity_changed)
 		reread_capacity(lun);
 
@@ -373,8 +374,8 @@ static void page_set(struct rdp_page *pg, const uint8_t *data, size_t len)
 }
 
 /* Read the identity of a path; the first good path also fills the LUN's caches. */
-static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *wwid,
-			 GError **err)
+int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *wwid,
+		      GError **err)
 {
 	uint8_t buf[4096];
 	size_t got = 0;
@@ -454,7 +455,7 @@ static int path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, cha
 	return 0;
 }
 
-static void lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
+void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
 {
 	lun->cmd_timeout_ms = spec->cmd_timeout_ms ? spec->cmd_timeout_ms : 30000;
 	lun->checker_interval_ms = spec->checker_interval_ms ? spec->checker_interval_ms : 5000;
@@ -476,31 +477,31 @@ static void lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spe
 
 static void alua_probe(struct rdp_lun *lun, struct rdp_path *p);
 
-/* Priorities decide the groups: static from the configuration, one per path for failover,
- * all equal for multibus. ALUA priorities come from the LUN's REPORT TARGET PORT GROUPS. */
-static void lun_assign_priorities(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
+/* A path's priority decides its group: static from the configuration (spec_idx: its position in
+ * spec->paths, -1 when it is not there), one per path for failover, all equal for multibus, and
+ * for ALUA from the path's own REPORT TARGET PORT GROUPS. */
+void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
+			     const struct rdp_lun_spec *spec, int spec_idx)
 {
 	if (lun->grouping == RDP_GROUP_AUTO)
 		lun->grouping = lun->tpgs ? RDP_GROUP_ALUA : RDP_GROUP_MULTIBUS;
-	for (unsigned int i = 0; i < lun->npaths; i++) {
-		struct rdp_path *p = lun->paths[i];
-		switch (lun->grouping) {
-		case RDP_GROUP_PRIORITY:
-			p->prio = spec->priorities ? spec->priorities[i] : 1;
-			break;
-		case RDP_GROUP_FAILOVER:
-			p->prio = lun->npaths - i;
-			break;
-		case RDP_GROUP_ALUA:
-			p->prio = 1;
-			if (p->bctx)
-				alua_probe(lun, p);
-			break;
-		case RDP_GROUP_MULTIBUS:
-		case RDP_GROUP_AUTO:
-			p->prio = 1;
-			break;
-		}
+	p->load.weight = spec && spec->weights && spec_idx >= 0 ? MAX(spec->weights[spec_idx], 1u) : 1;
+	switch (lun->grouping) {
+	case RDP_GROUP_PRIORITY:
+		p->prio = spec && spec->priorities && spec_idx >= 0 ? spec->priorities[spec_idx] : 1;
+		break;
+	case RDP_GROUP_FAILOVER:
+		p->prio = RDP_MAX_PATHS - p->idx;
+		break;
+	case RDP_GROUP_ALUA:
+		p->prio = 1;
+		if (p->bctx && p->state != RDP_PATH_FAILED)
+			alua_probe(lun, p);
+		break;
+	case RDP_GROUP_MULTIBUS:
+	case RDP_GROUP_AUTO:
+		p->prio = 1;
+		break;
 	}
 }
 
@@ -526,7 +527,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		g_free(lun);
 		return NULL;
 	}
-	lun_set_policies(lun, spec);
+	rdp_lun_set_policies(lun, spec);
 	lun->paths = g_new0(struct rdp_path *, lun->npaths);
 
 	bool have_identity = false;
@@ -538,7 +539,6 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		p->dev = g_strdup(spec->paths[i]);
 		p->state = RDP_PATH_CHECKING;
 		p->alua_state = -1;
-		p->load.weight = spec->weights ? MAX(spec->weights[i], 1u) : 1;
 		lun->paths[i] = p;
 
 		int rc = env->backend->open(p->dev, &p->bctx);
@@ -551,7 +551,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		}
 		char wwid[RDP_WWID_MAX];
 		g_autoptr(GError) perr = NULL;
-		if (path_identify(lun, p, !have_identity, wwid, &perr) < 0) {
+		if (rdp_path_identify(lun, p, !have_identity, wwid, &perr) < 0) {
 			/* a path that cannot answer now is kept failed; the checker proves its
 			 * identity before it carries a command */
 			g_string_append_printf(down, "%s%s", down->len ? "; " : "", perr->message);
@@ -587,7 +587,8 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 	g_string_free(down, TRUE);
 	for (unsigned int i = 0; i < lun->npaths; i++)
 		rdp_checker_init_path(lun->paths[i]);
-	lun_assign_priorities(lun, spec);
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		rdp_lun_assign_priority(lun, lun->paths[i], spec, (int)i);
 	rdp_group_assign(lun);
 	lun->st.path_failures = 0;
 	lun->st.path_recoveries = 0;

@@ -288,6 +288,17 @@ unsigned int rdp_path_priority(const struct rdp_path *p);
 /* Why the path is in its state (the last transition's reason). */
 const char *rdp_path_reason(const struct rdp_path *p);
 
+/* Live changes (hotplug, reload). add_path proves the device's identity like at attach (it must
+ * be the LUN's) before it carries I/O; spec gives its priority/weight (may be NULL). remove_path
+ * fails the path at once and frees it when its commands have come back. reconfigure applies a
+ * new spec: policies swapped, paths added and removed; a change that cannot be made live (the
+ * LUN's identity) is refused whole with the old settings kept. report gets one line per change. */
+int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_spec *spec,
+		     GError **err);
+int rdp_lun_remove_path(struct rdp_lun *lun, const char *dev, const char *why);
+bool rdp_lun_reconfigure(struct rdp_lun *lun, const struct rdp_lun_spec *spec, GString *report,
+			 GError **err);
+
 /* Commands held with no usable path fail after this long (keep it under the kernel's
  * cmd_time_out so the initiator gets our sense, not a timeout). */
 void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms);

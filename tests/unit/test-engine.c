@@ -514,6 +514,83 @@ static void test_flapping_path(void)
 	rdp_lun_close(lun);
 }
 
+static void test_live_paths(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	struct rdp_lun *lun = open_spec(&spec);
+	struct fake_dev *c = fake_dev_add("sg2", WWID);
+	struct fake_dev *other = fake_dev_add("sg3", "naa.6000000000000003");
+	g_autoptr(GError) err = NULL;
+
+	/* a new path with the LUN's identity joins and carries I/O */
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg2", NULL, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 3);
+	for (int i = 0; i < 6; i++)
+		one_read(lun);
+	g_assert_cmpuint(c->by_opcode[0x28], ==, 2);
+	/* one of another LUN never does */
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg3", NULL, &err), <, 0);
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_IDENTITY);
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 3);
+	g_assert_cmpuint(other->by_opcode[0x28], ==, 0);
+
+	/* removing a path with a command on it: failed now, freed when the command is back */
+	struct tcmd t;
+	tcmd_read(&t);
+	rdp_lun_submit(lun, &t.c);
+	struct fake_dev *holder = fake_pending_dev(0);
+	g_assert_nonnull(holder);
+	g_assert_cmpint(rdp_lun_remove_path(lun, holder->name, "device removed"), ==, 0);
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 3);
+	while (fake_complete_all())
+		;
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
+	for (unsigned int i = 0; i < rdp_lun_path_count(lun); i++)
+		g_assert_cmpstr(rdp_path_dev(rdp_lun_path(lun, i)), !=, holder->name);
+	rdp_lun_close(lun);
+}
+
+static void test_reconfigure(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	struct rdp_lun *lun = open_spec(&spec);
+	fake_dev_add("sg2", WWID);
+	g_autoptr(GString) report = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+
+	/* paths sg1+sg2 instead of sg0+sg1, weighted 1:3 */
+	static const char *const paths[] = {"sg1", "sg2", NULL};
+	static unsigned int w[] = {1, 3};
+	struct rdp_lun_spec next = spec;
+	next.paths = (char **)paths;
+	next.selector = RDP_SEL_WEIGHTED;
+	next.weights = w;
+	g_assert_true(rdp_lun_reconfigure(lun, &next, report, &err));
+	g_assert_no_error(err);
+	g_test_message("%s", report->str);
+	g_assert_nonnull(strstr(report->str, "path sg0 removed"));
+	g_assert_nonnull(strstr(report->str, "path sg2 added"));
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
+	unsigned int before = B->by_opcode[0x28];
+	for (int i = 0; i < 40; i++)
+		g_assert_true(one_read(lun) != A);
+	g_assert_cmpuint(B->by_opcode[0x28] - before, ==, 10);
+
+	/* another identity: refused whole, nothing changed */
+	next.wwid = "naa.6000000000000009";
+	g_assert_false(rdp_lun_reconfigure(lun, &next, report, &err));
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_IDENTITY);
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
+	rdp_lun_close(lun);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -533,6 +610,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/selectors-under-load", test_selectors_under_load);
 	g_test_add_func("/engine/hung-path", test_hung_path);
 	g_test_add_func("/engine/flapping-path", test_flapping_path);
+	g_test_add_func("/engine/live-paths", test_live_paths);
+	g_test_add_func("/engine/reconfigure", test_reconfigure);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;

@@ -1,0 +1,166 @@
+/* Changing a live LUN: paths that appear (hotplug, reload) are proven like at attach before they
+ * carry I/O; paths that go away are failed at once and freed only when nothing of theirs is in
+ * flight; policies (selector, timeouts, checker, groups) are swapped between two commands. The
+ * LUN's identity never changes: a reload that asks for that is refused whole. */
+#include <errno.h>
+#include <string.h>
+
+#include "config.h"
+#include "lun-internal.h"
+
+static int find_path(const struct rdp_lun *lun, const char *dev)
+{
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		if (!lun->paths[i]->removed && !strcmp(lun->paths[i]->dev, dev))
+			return (int)i;
+	return -1;
+}
+
+static int spec_index(const struct rdp_lun_spec *spec, const char *dev)
+{
+	for (int i = 0; spec && spec->paths && spec->paths[i]; i++)
+		if (!strcmp(spec->paths[i], dev))
+			return i;
+	return -1;
+}
+
+int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_spec *spec,
+		     GError **err)
+{
+	if (find_path(lun, dev) >= 0)
+		return 0;
+	if (lun->npaths >= RDP_MAX_PATHS) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID, "lun %s: %s: already %d paths",
+			    lun->name, dev, RDP_MAX_PATHS);
+		return -ENOSPC;
+	}
+	struct rdp_path *p = g_new0(struct rdp_path, 1);
+	p->lun = lun;
+	p->idx = lun->npaths;
+	p->dev = g_strdup(dev);
+	p->state = RDP_PATH_CHECKING;
+	p->alua_state = -1;
+
+	int rc = lun->env.backend->open(dev, &p->bctx);
+	char wwid[RDP_WWID_MAX];
+	g_autoptr(GError) perr = NULL;
+	if (rc < 0) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_IO, "lun %s: %s: %s", lun->name, dev,
+			    g_strerror(-rc));
+	} else if ((rc = rdp_path_identify(lun, p, false, wwid, &perr)) < 0) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_IO, "lun %s: %s", lun->name, perr->message);
+	} else if (strcmp(wwid, lun->wwid) != 0) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_IDENTITY,
+			    "lun %s: %s has identity %s, the LUN is %s: not used", lun->name, dev,
+			    wwid, lun->wwid);
+		rc = -EXDEV;
+	}
+	if (rc < 0) {
+		if (p->bctx)
+			lun->env.backend->close(p->bctx);
+		g_free(p->dev);
+		g_free(p);
+		return rc;
+	}
+	lun->paths = g_renew(struct rdp_path *, lun->paths, lun->npaths + 1);
+	lun->paths[lun->npaths++] = p;
+	rdp_checker_init_path(p);
+	rdp_path_set_state(p, RDP_PATH_ACTIVE, "new path, identity checked");
+	rdp_lun_assign_priority(lun, p, spec, spec_index(spec, dev));
+	rdp_group_assign(lun);
+	if (lun->waiting.head)
+		rdp_lun_run_waiting(lun);
+	return 0;
+}
+
+int rdp_lun_remove_path(struct rdp_lun *lun, const char *dev, const char *why)
+{
+	int i = find_path(lun, dev);
+	if (i < 0)
+		return -ENOENT;
+	struct rdp_path *p = lun->paths[i];
+	p->removed = true;
+	rdp_path_set_state(p, RDP_PATH_FAILED, why);
+	rdp_lun_reap_paths(lun);
+	return 0;
+}
+
+void rdp_lun_reap_paths(struct rdp_lun *lun)
+{
+	unsigned int j = 0;
+	bool changed = false;
+
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		struct rdp_path *p = lun->paths[i];
+		if (p->removed && p->st.inflight == 0 && !p->check_busy) {
+			g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", lun->name,
+					 "RDP_PATH", p->dev, "MESSAGE", "lun %s: path %s removed",
+					 lun->name, p->dev);
+			if (p->bctx)
+				lun->env.backend->close(p->bctx);
+			g_free(p->dev);
+			g_free(p->last_reason);
+			g_free(p->check_buf);
+			g_free(p);
+			changed = true;
+			continue;
+		}
+		p->idx = j;
+		lun->paths[j++] = p;
+	}
+	lun->npaths = j;
+	if (changed)
+		rdp_group_assign(lun);
+}
+
+bool rdp_lun_reconfigure(struct rdp_lun *lun, const struct rdp_lun_spec *spec, GString *report,
+			 GError **err)
+{
+	/* what cannot change live, first: nothing is applied when one of these is asked */
+	if (spec->wwid && !rdp_wwid_matches(spec->wwid, lun->wwid)) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_IDENTITY,
+			    "lun %s: the new configuration names WWID %s but the LUN is %s; an "
+			    "identity cannot change under a live LUN: keeping the old settings",
+			    lun->name, spec->wwid, lun->wwid);
+		return false;
+	}
+	if (g_strv_length(spec->paths) > RDP_MAX_PATHS) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
+			    "lun %s: %u paths, at most %d: keeping the old settings", lun->name,
+			    g_strv_length(spec->paths), RDP_MAX_PATHS);
+		return false;
+	}
+
+	enum rdp_grouping old_grouping = lun->grouping;
+	rdp_lun_set_policies(lun, spec);
+	if (lun->grouping == RDP_GROUP_AUTO)
+		lun->grouping = lun->tpgs ? RDP_GROUP_ALUA : RDP_GROUP_MULTIBUS;
+	if (lun->grouping != old_grouping)
+		g_string_append_printf(report, "lun %s: grouping changed; ", lun->name);
+
+	/* paths no longer configured go; new ones come, after the identity check */
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		struct rdp_path *p = lun->paths[i];
+		if (!p->removed && spec_index(spec, p->dev) < 0) {
+			g_string_append_printf(report, "lun %s: path %s removed; ", lun->name, p->dev);
+			rdp_lun_remove_path(lun, p->dev, "no longer in the configuration");
+			i = (unsigned int)-1; /* the array may have been compacted: start over */
+		}
+	}
+	for (unsigned int i = 0; spec->paths[i]; i++) {
+		if (find_path(lun, spec->paths[i]) >= 0)
+			continue;
+		g_autoptr(GError) perr = NULL;
+		if (rdp_lun_add_path(lun, spec->paths[i], spec, &perr) < 0)
+			g_string_append_printf(report, "%s; ", perr->message);
+		else
+			g_string_append_printf(report, "lun %s: path %s added; ", lun->name,
+					       spec->paths[i]);
+	}
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		if (!lun->paths[i]->removed)
+			rdp_lun_assign_priority(lun, lun->paths[i], spec,
+						spec_index(spec, lun->paths[i]->dev));
+	rdp_group_assign(lun);
+	return true;
+}
