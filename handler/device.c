@@ -30,6 +30,7 @@ struct dev_cmd {
 
 struct rdp_dev {
 	char *uio_name;
+	char *cfgstring;
 	char *name; /* backstore name */
 	char *cfgdir;
 	uint32_t minor;
@@ -322,6 +323,7 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 	dev->uio_name = g_strdup(uio_name);
 	dev->name = g_strdup(nm.dev_name);
 	dev->cfgdir = rdp_tcmu_name_configfs_dir(&nm);
+	dev->cfgstring = g_strdup(nm.cfgstring);
 	dev->minor = minor;
 	dev->chunks = g_ptr_array_new_with_free_func(g_free);
 	if (!dev_setup(dev, cfg, nm.cfgstring, err)) {
@@ -353,6 +355,7 @@ static void dev_free(struct rdp_dev *dev)
 		close(dev->fd);
 	g_ptr_array_unref(dev->chunks);
 	g_free(dev->uio_name);
+	g_free(dev->cfgstring);
 	g_free(dev->name);
 	g_free(dev->cfgdir);
 	g_free(dev);
@@ -372,6 +375,35 @@ void rdp_dev_remove(struct rdp_dev *dev)
 	else
 		g_message("%s: removed with %u commands in flight; freeing when they return",
 			  dev->name, dev->inflight);
+}
+
+bool rdp_dev_reload(struct rdp_dev *dev, const struct rdp_config *cfg, GString *report,
+		    GError **err)
+{
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, dev->cfgstring, err);
+	if (!spec) {
+		g_prefix_error(err, "lun %s: keeping the old settings: ", dev->name);
+		return false;
+	}
+	return rdp_lun_reconfigure(dev->lun, spec, report, err);
+}
+
+void rdp_dev_hotplug_add(struct rdp_dev *dev, const struct rdp_config *cfg, const char *devnode)
+{
+	g_autoptr(GError) err = NULL;
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, dev->cfgstring, &err);
+	if (!spec || !g_strv_contains((const char *const *)spec->paths, devnode))
+		return;
+	if (rdp_lun_add_path(dev->lun, devnode, spec, &err) < 0)
+		g_warning("lun %s: new device %s not used: %s", dev->name, devnode, err->message);
+	else
+		g_message("lun %s: new path %s (hotplug)", dev->name, devnode);
+}
+
+void rdp_dev_hotplug_remove(struct rdp_dev *dev, const char *devnode)
+{
+	if (rdp_lun_remove_path(dev->lun, devnode, "device removed") == 0)
+		g_message("lun %s: path %s removed (hotplug)", dev->name, devnode);
 }
 
 int rdp_dev_resize(struct rdp_dev *dev, uint64_t dev_size, GError **err)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct rdp_config;
@@ -15,6 +16,15 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 			     GError **err);
 /* Stop taking commands; the device is freed once its commands in flight have come back. */
 void rdp_dev_remove(struct rdp_dev *dev);
+/* Apply a reloaded configuration to the live LUN (see rdp_lun_reconfigure); report gets what
+ * changed. False with err when it was refused and the old settings stay. */
+bool rdp_dev_reload(struct rdp_dev *dev, const struct rdp_config *cfg, GString *report,
+		    GError **err);
+/* An sg device appeared: it becomes a path when the device's cfgstring resolves to it (a
+ * wwid= LUN whose WWID it has, or a section that names it), after its identity check. */
+void rdp_dev_hotplug_add(struct rdp_dev *dev, const struct rdp_config *cfg, const char *devnode);
+/* An sg device went away: if it is one of our paths, it fails now and is removed. */
+void rdp_dev_hotplug_remove(struct rdp_dev *dev, const char *devnode);
 /* A size change from the kernel (RECONFIG_DEVICE). */
 int rdp_dev_resize(struct rdp_dev *dev, uint64_t dev_size, GError **err);
 uint32_t rdp_dev_minor(const struct rdp_dev *dev);

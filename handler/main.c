@@ -12,6 +12,8 @@
 #include "config.h"
 #include "dbus.h"
 #include "device.h"
+#include "hotplug.h"
+#include "manager.h"
 #include "netlink.h"
 #include "rdp.h"
 #include "tcmu-name.h"
@@ -19,10 +21,13 @@
 struct daemon {
 	GMainLoop *loop;
 	char *config_file;
+	bool config_missing_ok;
 	struct rdp_config *cfg;
 	GHashTable *devs; /* minor -> struct rdp_dev */
 	struct rdp_nl *nl;
 	struct rdp_dbus *dbus;
+	struct rdp_manager *manager;
+	struct rdp_hotplug *hotplug;
 	GDBusConnection *bus;
 };
 
@@ -181,6 +186,74 @@ static const struct rdp_dbus_ops dbus_ops = {
 	.check = check_config,
 };
 
+/* ---- reload (SIGHUP, rdpctl reload) and hotplug ---- */
+
+static gboolean reload(void *ud, char **message, GError **err)
+{
+	struct daemon *d = ud;
+	g_autoptr(rdp_config) cfg = rdp_config_load(d->config_file, d->config_missing_ok, err);
+	if (!cfg) {
+		g_prefix_error(err, "reload refused, the running configuration stays: ");
+		return FALSE;
+	}
+	g_autoptr(GString) report = g_string_new(NULL);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, d->devs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		g_autoptr(GError) e = NULL;
+		if (!rdp_dev_reload(v, cfg, report, &e))
+			g_string_append_printf(report, "%s; ", e->message);
+	}
+	rdp_config_free(d->cfg);
+	d->cfg = g_steal_pointer(&cfg);
+	if (!report->len)
+		g_string_append(report, "no change to the paths");
+	g_message("configuration %s reloaded: %s", d->config_file, report->str);
+	if (message)
+		*message = g_strdup(report->str);
+	return TRUE;
+}
+
+static gboolean on_hup(gpointer data)
+{
+	g_autoptr(GError) err = NULL;
+	if (!reload(data, NULL, &err))
+		g_warning("%s", err->message);
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_hotplug(void *ud, enum rdp_hotplug_action action, const char *devnode)
+{
+	struct daemon *d = ud;
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, d->devs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		if (action == RDP_HOTPLUG_ADD)
+			rdp_dev_hotplug_add(v, d->cfg, devnode);
+		else
+			rdp_dev_hotplug_remove(v, devnode);
+	}
+}
+
+static GPtrArray *list_luns(void *ud)
+{
+	struct daemon *d = ud;
+	GPtrArray *a = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, d->devs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		g_ptr_array_add(a, rdp_dev_lun(v));
+	return a;
+}
+
+static const struct rdp_manager_ops manager_ops = {
+	.luns = list_luns,
+	.reload = reload,
+};
+
 static gboolean on_signal(gpointer data)
 {
 	struct daemon *d = data;
@@ -226,7 +299,8 @@ int main(int argc, char **argv)
 		ctx, "Redundant Data Path gateway: serves TCMU backstores of subtype 'rdp'\n"
 		     "(targetcli /backstores/user:rdp) over several SCSI paths to one LUN.\n\n"
 		     "Runs in the foreground and logs to stderr (to the journal under systemd).\n"
-		     "SIGUSR1 logs per-LUN and per-path counters; SIGTERM stops.");
+		     "SIGUSR1 logs per-LUN and per-path counters; SIGHUP re-reads the\n"
+		     "configuration and applies it to running LUNs; SIGTERM stops.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		fprintf(stderr, "tcmu-rdpd: %s (try --help)\n", err->message);
@@ -254,7 +328,8 @@ int main(int argc, char **argv)
 	}
 
 	d.config_file = config ? config : RDP_DEFAULT_CONFIG;
-	d.cfg = rdp_config_load(d.config_file, config == NULL, &err);
+	d.config_missing_ok = config == NULL;
+	d.cfg = rdp_config_load(d.config_file, d.config_missing_ok, &err);
 	if (!d.cfg) {
 		fprintf(stderr, "tcmu-rdpd: %s\n", err->message);
 		return 1;
@@ -264,6 +339,7 @@ int main(int argc, char **argv)
 	g_unix_signal_add(SIGTERM, on_signal, &d);
 	g_unix_signal_add(SIGINT, on_signal, &d);
 	g_unix_signal_add(SIGUSR1, on_usr1, &d);
+	g_unix_signal_add(SIGHUP, on_hup, &d);
 
 	if (!no_dbus) {
 		d.bus = g_bus_get_sync(G_BUS_TYPE_SYSTEM, NULL, &err);
@@ -279,6 +355,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tcmu-rdpd: D-Bus: %s\n", err->message);
 			return 1;
 		}
+		d.manager = rdp_manager_start(d.bus, &manager_ops, &d, &err);
+		if (!d.manager) {
+			/* rdpctl will not work, the data path does: say so and go on */
+			g_warning("rdpctl interface unavailable: %s", err->message);
+			g_clear_error(&err);
+		}
 	}
 	d.nl = rdp_nl_start(&nl_ops, &d, &err);
 	if (!d.nl) {
@@ -289,6 +371,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	adopt_existing(&d);
+	d.hotplug = rdp_hotplug_start(on_hotplug, &d, &err);
+	if (!d.hotplug) {
+		g_warning("%s", err->message);
+		g_clear_error(&err);
+	}
 	g_message("tcmu-rdpd %s ready (config %s)", RDP_VERSION, d.config_file);
 	g_main_loop_run(d.loop);
 
@@ -297,7 +384,10 @@ int main(int argc, char **argv)
 	g_hash_table_iter_init(&it, d.devs);
 	while (g_hash_table_iter_next(&it, &k, &v))
 		rdp_dev_log_summary(v);
+	rdp_hotplug_stop(d.hotplug);
 	rdp_nl_stop(d.nl);
+	if (d.manager)
+		rdp_manager_stop(d.manager);
 	if (d.dbus)
 		rdp_dbus_stop(d.dbus);
 	g_clear_object(&d.bus);

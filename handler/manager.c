@@ -231,11 +231,21 @@ static void add_lun(JsonBuilder *b, const struct rdp_lun *lun)
 	json_builder_end_object(b);
 }
 
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp(rdp_lun_name(*(struct rdp_lun *const *)a),
+		      rdp_lun_name(*(struct rdp_lun *const *)b));
+}
+
+/* The daemon's LUNs sorted by name, so that rdpctl shows them in the same order every time
+ * (the daemon keeps them in a hash table). A copy: the caller's array may be its own. */
 static GPtrArray *get_luns(struct rdp_manager *m)
 {
-	GPtrArray *luns = m->ops.luns(m->ud);
+	g_autoptr(GPtrArray) luns = m->ops.luns(m->ud);
+	GPtrArray *sorted = luns ? g_ptr_array_copy(luns, NULL, NULL) : g_ptr_array_new();
 
-	return luns ? luns : g_ptr_array_new();
+	g_ptr_array_sort(sorted, by_name);
+	return sorted;
 }
 
 static char *luns_json(struct rdp_manager *m)

@@ -28,6 +28,9 @@ struct verb {
 	const char *denied; /* completes "only root may ..."; NULL for the read-only verbs */
 };
 
+/* Output goes through stdio, not g_print(): names are UTF-8 and JSON must reach a pipe byte for
+ * byte, whatever the locale's charset. */
+
 /* ---- talking to the daemon ---- */
 
 static const char *short_remote_message(GError *err)
@@ -43,29 +46,32 @@ static void report_call_error(struct ctl *c, const struct verb *v, const char *m
 
 	if (g_strcmp0(name, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 ||
 	    g_strcmp0(name, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0) {
-		g_printerr("rdpctl: tcmu-rdpd is not running (no %s on the %s bus)\n",
-			   RDP_MANAGER_NAME, c->bus_name);
+		fprintf(stderr, "rdpctl: tcmu-rdpd is not running (no %s on the %s bus)\n",
+			RDP_MANAGER_NAME, c->bus_name);
 	} else if (g_strcmp0(name, "org.freedesktop.DBus.Error.AccessDenied") == 0) {
 		if (v->denied)
-			g_printerr("rdpctl: only root may %s (run rdpctl as root)\n", v->denied);
+			fprintf(stderr, "rdpctl: only root may %s (run rdpctl as root)\n",
+				v->denied);
 		else
-			g_printerr("rdpctl: %s was refused: %s\n(is the D-Bus policy "
-				   "org.tcmu_rdp.Manager1.conf installed?)\n",
-				   method, short_remote_message(err));
+			fprintf(stderr,
+				"rdpctl: %s was refused: %s\n(is the D-Bus policy "
+				"org.tcmu_rdp.Manager1.conf installed?)\n",
+				method, short_remote_message(err));
 	} else if (g_strcmp0(name, "org.freedesktop.DBus.Error.UnknownMethod") == 0 ||
 		   g_strcmp0(name, "org.freedesktop.DBus.Error.UnknownObject") == 0 ||
 		   g_strcmp0(name, "org.freedesktop.DBus.Error.UnknownInterface") == 0) {
-		g_printerr(
-		    "rdpctl: the owner of %s does not offer %s.%s (an older tcmu-rdpd?): %s\n",
-		    RDP_MANAGER_NAME, RDP_MANAGER_IFACE, method, short_remote_message(err));
+		fprintf(stderr,
+			"rdpctl: the owner of %s does not offer %s.%s (an older tcmu-rdpd?): %s\n",
+			RDP_MANAGER_NAME, RDP_MANAGER_IFACE, method, short_remote_message(err));
 	} else if (g_error_matches(err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT) ||
 		   g_strcmp0(name, "org.freedesktop.DBus.Error.NoReply") == 0) {
-		g_printerr("rdpctl: tcmu-rdpd did not answer %s within %d s; is it stuck? "
-			   "(journalctl -u tcmu-rdpd)\n",
-			   method, CALL_TIMEOUT_MS / 1000);
+		fprintf(stderr,
+			"rdpctl: tcmu-rdpd did not answer %s within %d s; is it stuck? "
+			"(journalctl -u tcmu-rdpd)\n",
+			method, CALL_TIMEOUT_MS / 1000);
 	} else {
 		/* NotFound and the engine's refusals already name what exists or what failed. */
-		g_printerr("rdpctl: %s: %s\n", v->words, short_remote_message(err));
+		fprintf(stderr, "rdpctl: %s: %s\n", v->words, short_remote_message(err));
 	}
 }
 
@@ -145,14 +151,15 @@ static JsonObject *list_luns(struct ctl *c, const struct verb *v, JsonParser **p
 	*parser = json_parser_new();
 	g_variant_get(reply, "(&s)", &text);
 	if (!json_parser_load_from_data(*parser, text, -1, &err)) {
-		g_printerr("rdpctl: tcmu-rdpd sent ListLuns data that is not JSON (%s); report "
-			   "this as a bug with the output of --json\n",
-			   err->message);
+		fprintf(stderr,
+			"rdpctl: tcmu-rdpd sent ListLuns data that is not JSON (%s); report "
+			"this as a bug with the output of --json\n",
+			err->message);
 		return NULL;
 	}
 	root = json_parser_get_root(*parser);
 	if (!JSON_NODE_HOLDS_OBJECT(root)) {
-		g_printerr("rdpctl: tcmu-rdpd's ListLuns is not a JSON object\n");
+		fprintf(stderr, "rdpctl: tcmu-rdpd's ListLuns is not a JSON object\n");
 		return NULL;
 	}
 	return json_node_get_object(root);
@@ -237,13 +244,13 @@ static void table_print(struct table *t, const char *indent)
 		guint col = i % t->ncols;
 
 		if (col == 0)
-			g_print("%s", indent);
+			printf("%s", indent);
 		if (col + 1 == t->ncols) {
-			g_print("%s\n", cell);
+			printf("%s\n", cell);
 		} else {
-			g_print("%s", cell);
+			printf("%s", cell);
 			for (guint pad = g_utf8_strlen(cell, -1); pad < width[col] + 2; pad++)
-				g_print(" ");
+				printf(" ");
 		}
 	}
 	g_ptr_array_unref(t->cells);
@@ -276,7 +283,7 @@ static int print_json(JsonObject *root)
 	json_generator_set_pretty(gen, TRUE);
 	json_generator_set_indent(gen, 2);
 	text = json_generator_to_data(gen, NULL);
-	g_print("%s\n", text);
+	printf("%s\n", text);
 	return EXIT_OK;
 }
 
@@ -294,7 +301,7 @@ static int show_luns(struct ctl *c, const struct verb *v, char **args)
 		return print_json(root);
 	luns = array_member(root, "luns");
 	if (!array_len(luns)) {
-		g_print("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
+		printf("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
 		return EXIT_OK;
 	}
 	table_init(&t, 9);
@@ -364,15 +371,15 @@ static void print_path_line(JsonObject *p, const char *lead, guint dev_width)
 	const char *state = str(p, "state");
 	g_autofree char *mean = fmt_us(num(st, "lat_mean_us"));
 
-	g_print("%s %-*s %-8s %-7s inflight=%" G_GINT64_FORMAT " cmds=%" G_GINT64_FORMAT
-		" path_errors=%" G_GINT64_FORMAT " failovers=%" G_GINT64_FORMAT " lat=%s",
-		lead, (int)dev_width, str(p, "dev"), state, checker_word(state), num(p, "inflight"),
-		num(st, "cmds"), num(st, "path_errors"), num(st, "failovers"), mean);
+	printf("%s %-*s %-8s %-7s inflight=%" G_GINT64_FORMAT " cmds=%" G_GINT64_FORMAT
+	       " path_errors=%" G_GINT64_FORMAT " failovers=%" G_GINT64_FORMAT " lat=%s",
+	       lead, (int)dev_width, str(p, "dev"), state, checker_word(state), num(p, "inflight"),
+	       num(st, "cmds"), num(st, "path_errors"), num(st, "failovers"), mean);
 	/* Why a path is not carrying I/O is what the admin looks for; an active path's reason
 	 * ("identity checked at attach") is noise here and stays in show paths. */
 	if (strcmp(state, "active") != 0)
-		g_print(" (%s)", str(p, "reason"));
-	g_print("\n");
+		printf(" (%s)", str(p, "reason"));
+	printf("\n");
 }
 
 /* One LUN drawn like `multipath -ll`: the LUN, then each path group, then its paths. */
@@ -384,10 +391,10 @@ static void print_topology(JsonObject *lun)
 	g_autofree char *size = fmt_size(num(cap, "bytes"));
 	guint dev_width = 0, ngroups = array_len(groups);
 
-	g_print("%s (%s) size=%s blocks=%" G_GINT64_FORMAT " block_size=%" G_GINT64_FORMAT
-		" inflight=%" G_GINT64_FORMAT "\n",
-		str(lun, "name"), str(lun, "wwid"), size, num(cap, "blocks"),
-		num(cap, "block_size"), num(lun, "inflight"));
+	printf("%s (%s) size=%s blocks=%" G_GINT64_FORMAT " block_size=%" G_GINT64_FORMAT
+	       " inflight=%" G_GINT64_FORMAT "\n",
+	       str(lun, "name"), str(lun, "wwid"), size, num(cap, "blocks"), num(cap, "block_size"),
+	       num(lun, "inflight"));
 	for (guint i = 0; i < array_len(paths); i++)
 		dev_width = MAX(dev_width, (guint)strlen(str(array_obj(paths, i), "dev")));
 
@@ -404,8 +411,8 @@ static void print_topology(JsonObject *lun)
 		gint64 id = num(grp, "group");
 		guint in_group = 0, shown = 0;
 
-		g_print("%s group %" G_GINT64_FORMAT " prio=%" G_GINT64_FORMAT " status=%s\n",
-			last_group ? "`-+-" : "|-+-", id, num(grp, "priority"), str(grp, "state"));
+		printf("%s group %" G_GINT64_FORMAT " prio=%" G_GINT64_FORMAT " status=%s\n",
+		       last_group ? "`-+-" : "|-+-", id, num(grp, "priority"), str(grp, "state"));
 		for (guint i = 0; i < array_len(paths); i++)
 			in_group += num(array_obj(paths, i), "group") == id;
 		for (guint i = 0; i < array_len(paths); i++) {
@@ -435,7 +442,7 @@ static int show_topology(struct ctl *c, const struct verb *v, char **args)
 		return print_json(root);
 	luns = array_member(root, "luns");
 	if (!array_len(luns))
-		g_print("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
+		printf("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
 	for (guint i = 0; i < array_len(luns); i++)
 		print_topology(array_obj(luns, i));
 	return EXIT_OK;
@@ -450,20 +457,20 @@ static void print_lun_stats(JsonObject *lun)
 	g_autofree char *waited = fmt_us(num(st, "queue_time_us"));
 	struct table t;
 
-	g_print("%s (%s)\n", str(lun, "name"), str(lun, "wwid"));
-	g_print("  commands   %" G_GINT64_FORMAT " received, %" G_GINT64_FORMAT
-		" completed, %" G_GINT64_FORMAT " in flight; latency mean %s, max %s\n",
-		num(st, "cmds"), num(st, "completed"), num(lun, "inflight"), mean, max);
-	g_print("  errors     %" G_GINT64_FORMAT " returned to the initiator (%" G_GINT64_FORMAT
-		" target errors), %" G_GINT64_FORMAT " failed for want of a path\n",
-		num(st, "errors_returned"), num(st, "target_errors"), num(st, "no_path_failed"));
-	g_print("  paths      %" G_GINT64_FORMAT " failures, %" G_GINT64_FORMAT
-		" recoveries, %" G_GINT64_FORMAT " commands failed over, %" G_GINT64_FORMAT
-		" retries\n",
-		num(st, "path_failures"), num(st, "path_recoveries"), num(st, "failovers"),
-		num(st, "retries"));
-	g_print("  queued     %" G_GINT64_FORMAT " commands waited for a path, %s in all\n",
-		num(st, "queued"), waited);
+	printf("%s (%s)\n", str(lun, "name"), str(lun, "wwid"));
+	printf("  commands   %" G_GINT64_FORMAT " received, %" G_GINT64_FORMAT
+	       " completed, %" G_GINT64_FORMAT " in flight; latency mean %s, max %s\n",
+	       num(st, "cmds"), num(st, "completed"), num(lun, "inflight"), mean, max);
+	printf("  errors     %" G_GINT64_FORMAT " returned to the initiator (%" G_GINT64_FORMAT
+	       " target errors), %" G_GINT64_FORMAT " failed for want of a path\n",
+	       num(st, "errors_returned"), num(st, "target_errors"), num(st, "no_path_failed"));
+	printf("  paths      %" G_GINT64_FORMAT " failures, %" G_GINT64_FORMAT
+	       " recoveries, %" G_GINT64_FORMAT " commands failed over, %" G_GINT64_FORMAT
+	       " retries\n",
+	       num(st, "path_failures"), num(st, "path_recoveries"), num(st, "failovers"),
+	       num(st, "retries"));
+	printf("  queued     %" G_GINT64_FORMAT " commands waited for a path, %s in all\n",
+	       num(st, "queued"), waited);
 
 	table_init(&t, 12);
 	table_row(&t, g_strdup("DEV"), g_strdup("CMDS"), g_strdup("BYTES"), g_strdup("INFLIGHT"),
@@ -497,10 +504,10 @@ static int show_stats(struct ctl *c, const struct verb *v, char **args)
 		return print_json(root);
 	luns = array_member(root, "luns");
 	if (!array_len(luns))
-		g_print("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
+		printf("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
 	for (guint i = 0; i < array_len(luns); i++) {
 		if (i)
-			g_print("\n");
+			printf("\n");
 		print_lun_stats(array_obj(luns, i));
 	}
 	return EXIT_OK;
@@ -512,8 +519,8 @@ static int fail_path(struct ctl *c, const struct verb *v, char **args)
 
 	if (!reply)
 		return EXIT_ERROR;
-	g_print("path %s: failed; it carries no I/O until 'rdpctl reinstate path %s'\n", args[0],
-		args[0]);
+	printf("path %s: failed; it carries no I/O until 'rdpctl reinstate path %s'\n", args[0],
+	       args[0]);
 	return EXIT_OK;
 }
 
@@ -524,9 +531,9 @@ static int reinstate_path(struct ctl *c, const struct verb *v, char **args)
 
 	if (!reply)
 		return EXIT_ERROR;
-	g_print("path %s: reinstated; it carries I/O again once the checker has seen it answer "
-		"with the LUN's identity\n",
-		args[0]);
+	printf("path %s: reinstated; it carries I/O again once the checker has seen it answer "
+	       "with the LUN's identity\n",
+	       args[0]);
 	return EXIT_OK;
 }
 
@@ -536,15 +543,16 @@ static int switch_group(struct ctl *c, const struct verb *v, char **args)
 	guint64 group;
 
 	if (!g_ascii_string_to_unsigned(args[1], 10, 0, G_MAXUINT32, &group, NULL)) {
-		g_printerr("rdpctl: switch-group: the group is a number (0 is the best group, see "
-			   "'rdpctl show topology'), not '%s'\n",
-			   args[1]);
+		fprintf(stderr,
+			"rdpctl: switch-group: the group is a number (0 is the best group, see "
+			"'rdpctl show topology'), not '%s'\n",
+			args[1]);
 		return EXIT_USAGE;
 	}
 	reply = call(c, v, "SwitchGroup", g_variant_new("(su)", args[0], (guint32)group), "()");
 	if (!reply)
 		return EXIT_ERROR;
-	g_print("LUN %s: switched to path group %" G_GUINT64_FORMAT "\n", args[0], group);
+	printf("LUN %s: switched to path group %" G_GUINT64_FORMAT "\n", args[0], group);
 	return EXIT_OK;
 }
 
@@ -557,7 +565,7 @@ static int reload(struct ctl *c, const struct verb *v, char **args)
 	if (!reply)
 		return EXIT_ERROR;
 	g_variant_get(reply, "(&s)", &msg);
-	g_print("%s\n", msg);
+	printf("%s\n", msg);
 	return EXIT_OK;
 }
 
@@ -608,8 +616,8 @@ static int usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	g_printerr("rdpctl: %s", msg);
-	g_printerr("\n\nUsage: rdpctl [--json] [--bus system|session] COMMAND\n\n%s", help);
+	fprintf(stderr, "rdpctl: %s", msg);
+	fprintf(stderr, "\n\nUsage: rdpctl [--json] [--bus system|session] COMMAND\n\n%s", help);
 	return EXIT_USAGE;
 }
 
@@ -694,8 +702,8 @@ int main(int argc, char **argv)
 	}
 	c.bus = g_bus_get_sync(type, NULL, &err);
 	if (!c.bus) {
-		g_printerr("rdpctl: cannot connect to the %s bus: %s\n(is dbus running?)\n",
-			   c.bus_name, err->message);
+		fprintf(stderr, "rdpctl: cannot connect to the %s bus: %s\n(is dbus running?)\n",
+			c.bus_name, err->message);
 		return EXIT_ERROR;
 	}
 	rc = v->run(&c, v, argv + 1 + nwords);

@@ -17,10 +17,23 @@ vm_scsi_debug_paths 2
 cat >/tmp/rdp.conf <<EOT
 [defaults]
 checker_interval = 2
+max_checker_interval = 2
 EOT
 : >"$RDP_LOG" # an --out directory may be reused; the greps below count this run only
 rdp_start --config /tmp/rdp.conf
 iscsi_initiator_start "$INITIATOR"
+
+# Refusals: a size READ CAPACITY(10) cannot state (before any targetcli start), and a LUN the
+# daemon refuses (no such WWID), after which nothing may be left behind.
+out=$("$RDP_SRC/examples/iscsi-export" --wwid "$WWID" --size 3T 2>&1) && vm_fail "3 TiB was accepted: $out"
+[[ $out == *"READ CAPACITY(10)"* ]] || vm_fail "no reason given for refusing 3 TiB: $out"
+out=$("$RDP_SRC/examples/iscsi-export" --wwid naa.6001405000000000000000000000dead --size 64M \
+	--name bad --target "$TARGET" 2>&1) && vm_fail "an unknown WWID was exported: $out"
+[[ $out == *"cfgstring invalid"* && $out == *"nothing was created"* ]] ||
+	vm_fail "the refusal of an unknown WWID does not say why: $out"
+[[ ! -e /sys/kernel/config/target/iscsi/$TARGET ]] || vm_fail "a refused export left its target behind"
+ls -d /sys/kernel/config/target/core/user_*/bad 2>/dev/null && vm_fail "a refused export left its backstore"
+vm_log "refusals: 3 TiB, unknown WWID (nothing left behind)"
 
 # No --size: the script reads the backing LUN's size (256 MiB) from sysfs.
 "$RDP_SRC/examples/iscsi-export" --wwid "$WWID" --name lun0 --target "$TARGET" \
@@ -59,7 +72,8 @@ vpd_before=$(vpd83_hex "$disk")
 [[ -n $vpd_before ]] || vm_fail "no VPD 0x83 from $disk"
 
 # Each path goes offline for 5 s and returns, twice, while fio writes and verifies. Path 1 is
-# ALUA non-optimized and may carry no I/O then; the checker (every 2 s) finds it failed.
+# ALUA non-optimized and carries no I/O while path 0 works: the checker (every 2 s, no back-off)
+# finds it failed.
 (
 	for i in 0 1 0 1; do
 		sleep 2

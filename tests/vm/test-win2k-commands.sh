@@ -124,6 +124,7 @@ vm_scsi_debug_paths 2
 cat >/tmp/rdp.conf <<EOT
 [defaults]
 checker_interval = 2
+max_checker_interval = 2
 EOT
 : >"$RDP_LOG" # an --out directory may be reused; the greps below count this run only
 rdp_start --config /tmp/rdp.conf

@@ -1,0 +1,135 @@
+#!/bin/bash
+# The daemon as systemd runs it: config/tcmu-rdpd.service and the D-Bus activation file, under a
+# real systemd (PID 1 of its own PID namespace; the guest's PID 1 is the harness). targetcli's
+# first call starts the daemon through D-Bus activation; the sandbox is in force (capabilities,
+# seccomp, read-only /usr and /etc, writable configfs) and still lets the daemon do its work:
+# a verifying write load with a path failover, then a SIGKILL, after which systemd restarts it
+# and the new process adopts the device. Prints the figures.
+set -euo pipefail
+source "$RDP_SRC/tests/vm/guest-lib.sh"
+source "$RDP_SRC/tests/vm/rdp-lib.sh"
+
+readonly UNIT=tcmu-rdpd.service
+SD_PID=""
+
+# ns CMD...: run CMD in systemd's PID and mount namespaces, where systemctl and its /proc work.
+ns() { nsenter -t "$SD_PID" -m -p -- "$@"; }
+unit_prop() { ns systemctl show -P "$1" "$UNIT"; }
+_sd_up() {
+	local st
+	st=$(ns systemctl is-system-running 2>/dev/null) || true
+	[[ $st == running || $st == degraded ]]
+}
+_unit_active() { [[ $(unit_prop ActiveState) == active ]]; }
+_restarted() { [[ $(unit_prop NRestarts) == 1 ]] && _unit_active; }
+# journal_has TEXT: the unit's journal holds TEXT. (Read whole first: grep -q closing the pipe
+# early would fail the pipeline under pipefail.)
+journal_has() {
+	local j
+	j=$(ns journalctl -u "$UNIT" --no-pager)
+	grep -qF -- "$1" <<<"$j"
+}
+
+vm_scsi_debug_paths 2
+
+# Installed as meson would, with sbindir pointing at the built daemon.
+sed "s|@sbindir@|$RDP_SRC/build/handler|g" "$RDP_SRC/config/$UNIT" >/etc/systemd/system/$UNIT
+mkdir -p /usr/share/dbus-1/system-services /etc/tcmu-rdp
+sed "s|@sbindir@|$RDP_SRC/build/handler|g" "$RDP_SRC/config/org.kernel.TCMUService1.service" \
+	>/usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
+install -m 0644 "$RDP_SRC/config/org.kernel.TCMUService1.conf" /etc/dbus-1/system.d/
+printf '[defaults]\nchecker_interval = 2\n' >/etc/tcmu-rdp/tcmu-rdp.conf
+# Units of this machine that would touch the test's disks or only cost time.
+for u in multipathd.service multipathd.socket open-iscsi.service iscsid.service iscsid.socket \
+	systemd-timesyncd.service systemd-pstore.service systemd-firstboot.service \
+	systemd-repart.service systemd-binfmt.service proc-sys-fs-binfmt_misc.automount \
+	rtslib-fb-targetctl.service; do
+	ln -sf /dev/null "/etc/systemd/system/$u"
+done
+# Only the bus: tcmu-rdpd must come from D-Bus activation, not from a target.
+cat >/etc/systemd/system/rdp-test.target <<EOT
+[Unit]
+Description=tcmu-rdp unit test
+Wants=dbus.socket
+EOT
+
+# "container" keeps systemd from setting up hardware it does not own here.
+container=rdp-vm unshare --pid --fork --mount-proc /lib/systemd/systemd --unit=rdp-test.target \
+	--show-status=no --log-level=warning >"$VMOUT/systemd.log" 2>&1 &
+unshare_pid=$!
+vm_wait 10 pgrep -P "$unshare_pid" >/dev/null || vm_fail "systemd did not start"
+SD_PID=$(pgrep -P "$unshare_pid")
+vm_wait 120 _sd_up || vm_fail "systemd did not reach its target: $(tail -n 20 "$VMOUT/systemd.log")"
+vm_log "systemd up (pid $SD_PID outside its namespace)"
+vm_assert_eq inactive "$(unit_prop ActiveState)" "$UNIT before any D-Bus client"
+
+# 1. D-Bus activation: targetcli's first call starts the unit.
+out=$(ns targetcli <<EOT 2>&1
+/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
+/loopback create $RDP_LOOP_WWN
+/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
+EOT
+) || vm_fail "targetcli: $out"
+[[ $out == *"Created LUN 0"* ]] || vm_fail "targetcli did not create the LUN: $out"
+vm_assert_eq active "$(unit_prop ActiveState)" "$UNIT after targetcli"
+journal_has "dbus: CheckConfig" ||
+	vm_fail "the activated daemon did not answer targetcli's CheckConfig"
+vm_log "$UNIT started by D-Bus activation"
+
+# 2. The sandbox is in force on the daemon.
+pid=$(unit_prop MainPID)
+status=$(ns cat "/proc/$pid/status")
+vm_assert_eq 1 "$(awk '/^NoNewPrivs:/ {print $2}' <<<"$status")" "NoNewPrivs"
+vm_assert_eq 2 "$(awk '/^Seccomp:/ {print $2}' <<<"$status")" "Seccomp (filter mode)"
+# CAP_NET_ADMIN is bit 12, CAP_SYS_RAWIO bit 17.
+vm_assert_eq 0000000000021000 "$(awk '/^CapBnd:/ {print $2}' <<<"$status")" "capability bounding set"
+mounts=$(ns cat "/proc/$pid/mountinfo")
+for m in /usr /etc; do
+	awk -v m="$m" '$5 == m && $6 ~ /(^|,)ro(,|$)/ {found=1} END {exit !found}' <<<"$mounts" ||
+		vm_fail "$m is not read-only for the daemon"
+done
+awk '$5 == "/sys/kernel/config" && $6 ~ /(^|,)rw(,|$)/ {found=1} END {exit !found}' <<<"$mounts" ||
+	vm_fail "/sys/kernel/config is not writable for the daemon"
+awk '$5 == "/sys" && $6 ~ /(^|,)ro(,|$)/ {found=1} END {exit !found}' <<<"$mounts" ||
+	vm_fail "/sys is not read-only for the daemon"
+vm_log "sandbox: no new privileges, seccomp, CapBnd=CAP_SYS_RAWIO+CAP_NET_ADMIN, /usr /etc /sys ro, configfs rw"
+
+# 3. Its work under load: a path fails and returns while fio writes and verifies.
+disk=$(rdp_loop_disk)
+(
+	sleep 4
+	vm_log "path 0 offline"
+	vm_path_offline 0
+	sleep 5
+	vm_log "path 0 online"
+	vm_path_online 0
+) &
+faults=$!
+rc=0
+rdp_fio unit "$disk" --size=64M --time_based --runtime=16 --verify_backlog=128 --eta=never || rc=$?
+wait "$faults"
+figures=$(rdp_fio_figures unit)
+vm_log "fio: $figures (exit $rc)"
+((rc == 0)) || vm_fail "fio failed under the unit"
+[[ $figures == *" errors=0 "* ]] || vm_fail "fio saw errors: $figures"
+journal_has "path ${PATH_SG[0]} active -> failed" ||
+	vm_fail "the daemon did not log path 0 failing"
+vm_wait 20 journal_has "path ${PATH_SG[0]} checking -> active" ||
+	vm_fail "path 0 did not come back"
+
+# 4. A crash: systemd restarts the daemon, which adopts the device; I/O goes on.
+killed=$SECONDS
+ns systemctl kill -s KILL "$UNIT"
+vm_wait 30 _restarted || vm_fail "$UNIT was not restarted after SIGKILL (NRestarts=$(unit_prop NRestarts))"
+restart_s=$((SECONDS - killed))
+vm_wait 10 journal_has "adopting existing device" ||
+	vm_fail "the restarted daemon did not adopt the device"
+rc=0
+rdp_fio unit-after "$disk" --size=16M --eta=never || rc=$?
+((rc == 0)) || vm_fail "fio failed after the restart: $(rdp_fio_figures unit-after)"
+vm_log "restarted by systemd in ${restart_s} s, adopted the device; fio after: $(rdp_fio_figures unit-after)"
+
+failed=$(ns systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
+[[ $failed != *"$UNIT"* ]] || vm_fail "$UNIT is failed"
+ns journalctl -u "$UNIT" --no-pager >"$VMOUT/tcmu-rdpd.journal" || true
+echo "RESULT unit-file: activation=dbus sandbox=ok $figures restart_s=$restart_s"
