@@ -1,6 +1,6 @@
 # Debian 12 packages the project needs, and the one function that installs the missing ones.
 # Sourced by tests/run and examples/demo.
-RDP_BUILD_PKGS="gcc clang meson ninja-build pkg-config libglib2.0-dev libnl-genl-3-dev
+RDP_BUILD_PKGS="gcc clang meson ninja-build pkg-config systemd libglib2.0-dev libnl-genl-3-dev
  libsgutils2-dev libudev-dev libjson-glib-dev linux-libc-dev valgrind"
 # the VM and what runs inside it (the guest sees this machine's root read-only)
 RDP_VM_PKGS="qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod iproute2 targetcli-fb

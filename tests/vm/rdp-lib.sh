@@ -4,6 +4,7 @@
 #   source "$RDP_SRC/tests/vm/guest-lib.sh"; source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
 RDPD=$RDP_SRC/build/handler/tcmu-rdpd
+RDPCTL=$RDP_SRC/build/handler/rdpctl
 RDP_LOG=${VMOUT:-/tmp}/tcmu-rdpd.log
 RDP_LOOP_WWN=naa.5001405000000001
 RDP_PID=
@@ -12,7 +13,7 @@ RDP_PID=
 # until it owns org.kernel.TCMUService1.
 rdp_start() {
 	[[ -x $RDPD ]] || vm_fail "$RDPD not built (run ninja -C build on the host first)"
-	vm_start_dbus "$RDP_SRC/config/org.kernel.TCMUService1.conf"
+	vm_start_dbus "$RDP_SRC/config/org.kernel.TCMUService1.conf" "$RDP_SRC/config/org.tcmu_rdp.Manager1.conf"
 	"$RDPD" --log-level debug "$@" >>"$RDP_LOG" 2>&1 &
 	RDP_PID=$!
 	vm_wait 30 _rdp_owned || { cat "$RDP_LOG" >&2; vm_fail "tcmu-rdpd did not come up"; }
