@@ -90,12 +90,14 @@ void rdp_natural_sort(char **list)
 
 /* The wwid attribute of the SCSI device an sg node belongs to, or NULL (no such parent, or a
  * device without an identity, e.g. one that has no VPD page 0x83). Owned by dev. */
+/* The wwid attribute of the sg device's SCSI device, read through the "device" link. Not via
+ * udev_device_get_parent_with_subsystem_devtype(): finding a parent by devtype reads the
+ * parent's uevent file, and the kernel holds that device's lock while sd probes it. When the
+ * device being probed is our own LUN (a tcm_loop disk appearing), its probe waits for commands
+ * this daemon must answer: reading its uevent from here would deadlock until they time out. */
 static const char *sg_device_wwid(struct udev_device *dev)
 {
-	struct udev_device *sdev =
-	    udev_device_get_parent_with_subsystem_devtype(dev, "scsi", "scsi_device");
-
-	return sdev ? udev_device_get_sysattr_value(sdev, "wwid") : NULL;
+	return udev_device_get_sysattr_value(dev, "device/wwid");
 }
 
 const char *rdp_sysfs_local_export(const char *syspath)
@@ -165,14 +167,15 @@ char **rdp_discover_wwid(const char *wwid, GError **err)
 		    udev_device_new_from_syspath(udev, udev_list_entry_get_name(entry));
 		if (!dev)
 			continue;
-		if (!rdp_wwid_matches(sg_device_wwid(dev), wwid))
-			continue;
+		/* local exports first: they are skipped without touching anything of theirs */
 		const char *fabric = rdp_sysfs_local_export(udev_device_get_syspath(dev));
 		if (fabric) {
-			g_debug("%s has WWID %s but is exported by this machine (%s): not a path",
-				udev_device_get_sysname(dev), wwid, fabric);
+			g_debug("%s is exported by this machine (%s): never a path",
+				udev_device_get_sysname(dev), fabric);
 			continue;
 		}
+		if (!rdp_wwid_matches(sg_device_wwid(dev), wwid))
+			continue;
 		g_ptr_array_add(found,
 					g_strdup_printf("/dev/%s", udev_device_get_sysname(dev)));
 	}
