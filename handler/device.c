@@ -341,14 +341,15 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 
 static void dev_free(struct rdp_dev *dev)
 {
+	/* first: closing the LUN completes what it still holds, which schedules a kick */
+	if (dev->lun)
+		rdp_lun_close(dev->lun);
 	if (dev->uio_source)
 		g_source_remove(dev->uio_source);
 	if (dev->tick_source)
 		g_source_remove(dev->tick_source);
 	if (dev->kick_source)
 		g_source_remove(dev->kick_source);
-	if (dev->lun)
-		rdp_lun_close(dev->lun);
 	if (dev->map)
 		munmap(dev->map, dev->map_size);
 	if (dev->fd >= 0)

@@ -91,6 +91,5 @@ PY
 
 # rdp_vpd83 DISK: the page as hex, read through the initiator-side disk.
 rdp_vpd83() {
-	sg_vpd --page=0x83 --hex --raw "/dev/$1" 2>/dev/null | od -An -tx1 | tr -d ' \n' ||
-		sg_vpd --page=0x83 --hex "/dev/$1"
+	sg_vpd --page=0x83 --raw "/dev/$1" | od -An -tx1 | tr -d ' \n'
 }

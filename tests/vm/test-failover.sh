@@ -10,6 +10,9 @@ vm_scsi_debug_paths 2
 cat >/tmp/rdp.conf <<EOT
 [defaults]
 checker_interval = 2
+# path 1 is ALUA non-optimized and carries no I/O: only the checker sees it fail, so it must
+# not back off past the 4 s outage
+max_checker_interval = 2
 EOT
 rdp_start --config /tmp/rdp.conf
 
