@@ -11,11 +11,7 @@ vm_scsi_debug_paths 2 2>/dev/null
 
 say "Starting tcmu-rdpd and exporting the LUN through TCMU (targetcli user:rdp, tcm_loop)"
 rdp_start 2>/dev/null
-vm_targetcli >/dev/null <<EOT
-/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
-/loopback create $RDP_LOOP_WWN
-/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
-EOT
+rdp_export lun0 "wwid=$WWID"
 disk=$(rdp_loop_disk)
 echo "   initiator sees /dev/$disk, WWID $(tr -d '[:space:]' <"/sys/block/$disk/device/wwid")"
 echo "   backing paths: ${PATH_SG[0]} (${PATH_SD[0]}), ${PATH_SG[1]} (${PATH_SD[1]})"

@@ -77,8 +77,33 @@ _iscsi_find_dev() {
 # for the LUN scan. Call as var=$(iscsi_disk T) only after iscsi_wait_disk T, which can fail the
 # test in the test's own shell.
 iscsi_wait_disk() {
-	vm_wait 60 _iscsi_find_dev "$1" block >/dev/null || vm_fail "no disk appeared in the session to $1"
+	vm_wait 60 _iscsi_find_dev "$1" block >/dev/null ||
+		vm_fail "no disk appeared in the session to $1 (the LUN scan did not finish)$(_iscsi_daemon_stacks)"
 	vm_wait 10 _iscsi_find_dev "$1" scsi_generic >/dev/null || vm_fail "no sg node for the disk of $1"
+}
+
+# Where tcmu-rdpd's threads wait in the kernel: a daemon blocked outside its poll loop stops
+# answering the scan's commands.
+_iscsi_daemon_stacks() {
+	local t
+	[[ -n ${RDP_PID:-} && -d /proc/$RDP_PID ]] || return 0
+	echo
+	for t in /proc/"$RDP_PID"/task/*; do
+		echo "tcmu-rdpd thread ${t##*/} ($(<"$t/comm")) waits in $(<"$t/wchan"):"
+		sed 's/^/    /' "$t/stack" 2>/dev/null
+	done
+}
+
+# iscsi_unstick_on_failure: on a failing exit, SIGKILL the daemon. A daemon stuck while the
+# kernel waits for it would otherwise hold the guest's power-off (sync) until the VM timeout;
+# without it, the waiting commands time out (cmd_time_out) and the guest can stop.
+iscsi_unstick_on_failure() { trap _iscsi_on_exit EXIT; }
+_iscsi_on_exit() {
+	local rc=$?
+	if ((rc != 0)) && [[ -n ${RDP_PID:-} ]]; then
+		kill -KILL "$RDP_PID" 2>/dev/null || true
+	fi
+	exit "$rc"
 }
 iscsi_disk() { _iscsi_find_dev "$1" block; }
 iscsi_sg() { _iscsi_find_dev "$1" scsi_generic; }

@@ -46,6 +46,16 @@ rdp_summary() {
 }
 _rdp_more_summaries() { (($(grep -c "summary " "$RDP_LOG" || true) > $1)); }
 
+# rdp_export NAME CFGSTRING [SIZE]: one targetcli run that creates the user:rdp backstore NAME
+# (default 128M) and puts it behind LUN 0 of the tcm_loop target $RDP_LOOP_WWN.
+rdp_export() {
+	vm_targetcli >/dev/null <<EOT
+/backstores/user:rdp create name=$1 size=${3:-128M} cfgstring=$2
+/loopback create $RDP_LOOP_WWN
+/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/$1
+EOT
+}
+
 # rdp_loop_disk: the sdX that tcm_loop shows for LUN 0 (waits for it).
 _rdp_find_loop_disk() {
 	local h d

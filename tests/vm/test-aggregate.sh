@@ -19,11 +19,7 @@ with_config() {
 # export LUN section $1, run 4k random reads QD16 for 12 s, print IOPS, remove it again
 measure() {
 	local cfg=$1 disk iops
-	vm_targetcli >/dev/null <<EOT
-/backstores/user:rdp create name=$cfg size=128M cfgstring=$cfg
-/loopback create $RDP_LOOP_WWN
-/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/$cfg
-EOT
+	rdp_export "$cfg" "$cfg"
 	disk=$(rdp_loop_disk)
 	fio --name="$cfg" --filename="/dev/$disk" --direct=1 --ioengine=libaio --rw=randread --bs=4k \
 		--iodepth=16 --runtime=12 --time_based --eta=never --output-format=json \

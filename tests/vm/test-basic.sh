@@ -9,11 +9,7 @@ source "$RDP_SRC/tests/vm/rdp-lib.sh"
 vm_scsi_debug_paths 2
 rdp_start
 
-vm_targetcli <<EOT
-/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
-/loopback create $RDP_LOOP_WWN
-/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
-EOT
+rdp_export lun0 "wwid=$WWID"
 disk=$(rdp_loop_disk)
 vm_log "initiator disk: $disk"
 grep -q "lun lun0: serving" "$RDP_LOG" || vm_fail "daemon did not log serving lun0"

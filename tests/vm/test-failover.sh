@@ -16,11 +16,7 @@ max_checker_interval = 2
 EOT
 rdp_start --config /tmp/rdp.conf
 
-vm_targetcli <<EOT
-/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
-/loopback create $RDP_LOOP_WWN
-/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
-EOT
+rdp_export lun0 "wwid=$WWID"
 disk=$(rdp_loop_disk)
 vpd_before=$(rdp_vpd83 "$disk")
 [[ -n $vpd_before ]] || vm_fail "no VPD 0x83 from $disk"

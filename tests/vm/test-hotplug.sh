@@ -9,11 +9,7 @@ source "$RDP_SRC/tests/vm/rdp-lib.sh"
 vm_scsi_debug_paths 2
 printf '[defaults]\nchecker_interval = 2\ngrouping = multibus\n' >/tmp/rdp.conf
 rdp_start --config /tmp/rdp.conf
-vm_targetcli >/dev/null <<EOT
-/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
-/loopback create $RDP_LOOP_WWN
-/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
-EOT
+rdp_export lun0 "wwid=$WWID"
 disk=$(rdp_loop_disk)
 grep -q "hotplug: watching" "$RDP_LOG" || vm_fail "no hotplug monitor"
 

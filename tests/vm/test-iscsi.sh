@@ -8,6 +8,7 @@ set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
 source "$RDP_SRC/tests/vm/iscsi-lib.sh"
+iscsi_unstick_on_failure
 
 readonly INITIATOR=iqn.1991-05.com.microsoft:w2k-rdp-test
 readonly TARGET=iqn.2003-01.org.linux-iscsi.rdp-vm:rdp.lun0

@@ -15,11 +15,7 @@ no_path_retry = 5
 EOT
 bound=10 # no_path_retry x checker_interval
 rdp_start --config /tmp/rdp.conf
-vm_targetcli >/dev/null <<EOT
-/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
-/loopback create $RDP_LOOP_WWN
-/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
-EOT
+rdp_export lun0 "wwid=$WWID"
 disk=$(rdp_loop_disk)
 sgdev=/dev/$(basename "$(ls -d /sys/block/"$disk"/device/scsi_generic/sg*)")
 

@@ -12,11 +12,7 @@ printf '[defaults]\nchecker_interval = 2\n[lun0]\npaths = %s\ngrouping = multibu
 tcmu-check() { "$RDPD" --check-config "$conf" >/dev/null || vm_fail "config rejected: $(cat $conf)"; }
 tcmu-check
 rdp_start --config $conf
-vm_targetcli >/dev/null <<EOT
-/backstores/user:rdp create name=lun0 size=128M cfgstring=lun0
-/loopback create $RDP_LOOP_WWN
-/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
-EOT
+rdp_export lun0 lun0
 disk=$(rdp_loop_disk)
 
 json_paths() { # dev:state:cmds for each path of lun0

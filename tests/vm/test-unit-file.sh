@@ -4,7 +4,7 @@
 # first call starts the daemon through D-Bus activation; the sandbox is in force (capabilities,
 # seccomp, read-only /usr and /etc, writable configfs) and still lets the daemon do its work:
 # a verifying write load with a path failover, then a SIGKILL, after which systemd restarts it
-# and the new process adopts the device. Prints the figures.
+# and the new process adopts the device, then `systemctl reload`. Prints the figures.
 set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
@@ -128,6 +128,11 @@ rc=0
 rdp_fio unit-after "$disk" --size=16M --eta=never || rc=$?
 ((rc == 0)) || vm_fail "fio failed after the restart: $(rdp_fio_figures unit-after)"
 vm_log "restarted by systemd in ${restart_s} s, adopted the device; fio after: $(rdp_fio_figures unit-after)"
+
+# 5. systemctl reload: SIGHUP through ExecReload, inside the sandbox.
+ns systemctl reload "$UNIT" || vm_fail "systemctl reload $UNIT failed"
+vm_wait 10 journal_has "/etc/tcmu-rdp/tcmu-rdp.conf reloaded" || vm_fail "systemctl reload did not reload"
+vm_log "systemctl reload: configuration re-read"
 
 failed=$(ns systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
 [[ $failed != *"$UNIT"* ]] || vm_fail "$UNIT is failed"

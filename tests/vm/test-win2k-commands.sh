@@ -9,6 +9,7 @@ set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
 source "$RDP_SRC/tests/vm/iscsi-lib.sh"
+iscsi_unstick_on_failure
 
 readonly TARGET=iqn.2003-01.org.linux-iscsi.rdp-vm:rdp.w2k
 readonly SIZE=$((128 << 20)) # half the backing LUN: the gateway's own range check is in play
