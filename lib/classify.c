@@ -4,6 +4,7 @@
  * says why, measured against what the Linux SCSI midlayer and dm-multipath do with the same result.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include <scsi/sg_lib.h>
@@ -300,7 +301,8 @@ static struct rdp_classification verdict(enum rdp_verdict v, const char *reason)
 
 static struct rdp_classification classify_errno(int error)
 {
-	int err = error < 0 ? -error : error;
+	/* -INT_MIN does not exist: such a value is no errno anyway, and falls to the default */
+	int err = error == INT_MIN ? 0 : error < 0 ? -error : error;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(rdp_errno_rules); i++)
 		if (rdp_errno_rules[i].err == err)

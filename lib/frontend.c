@@ -101,6 +101,8 @@ int rdp_cdb_dir(const uint8_t *cdb)
 	case 0xae: /* WRITE AND VERIFY(12) */
 	case 0xaf: /* VERIFY(12) with BYTCHK */
 		return RDP_DIR_TO_DEV;
+	case 0x7f: /* 32-byte CDBs: READ(32) reads, the others carry data out */
+		return rdp_get_be16(cdb + 8) == 0x0009 ? RDP_DIR_FROM_DEV : RDP_DIR_TO_DEV;
 	default:
 		return -1;
 	}
@@ -130,6 +132,26 @@ static bool cdb_lba_range(const uint8_t *cdb, uint64_t *lba, uint64_t *nblocks)
 	case 0x89: /* COMPARE AND WRITE */
 		*lba = rdp_get_be64(cdb + 2);
 		*nblocks = cdb[13];
+		return true;
+	case 0x7f: /* variable length: READ/VERIFY/WRITE/WRITE SAME(32) */
+		*lba = rdp_get_be64(cdb + 12);
+		*nblocks = rdp_get_be32(cdb + 28);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Variable-length CDBs (7Fh) we know the LBA fields of; any other service action is refused: it
+ * could address the backing LUN beyond the backstore without our knowing. */
+static bool cdb32_known(const uint8_t *cdb)
+{
+	switch (rdp_get_be16(cdb + 8)) {
+	case 0x0009: /* READ(32) */
+	case 0x000a: /* VERIFY(32) */
+	case 0x000b: /* WRITE(32) */
+	case 0x000c: /* WRITE AND VERIFY(32) */
+	case 0x000d: /* WRITE SAME(32) */
 		return true;
 	default:
 		return false;
@@ -236,13 +258,29 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 			return true;
 		}
 		break;
+	case 0x7f:
+		if (cmd->cdb_len < 32 || !cdb32_known(cdb)) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+			return true;
+		}
+		break;
+	case 0x04: /* FORMAT UNIT */
+	case 0x48: /* SANITIZE */
+		/* they act on the whole backing LUN: only when the backstore is all of it */
+		if (lun->fe_blocks != lun->cap.blocks) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+			return true;
+		}
+		break;
 	default:
 		break;
 	}
 
 	if (cdb_lba_range(cdb, &lba, &n)) {
 		/* WRITE SAME with 0 blocks means "to the end of the backing LUN" */
-		bool ws_to_end = (cdb[0] == 0x41 || cdb[0] == 0x93) && n == 0;
+		bool ws_to_end = (cdb[0] == 0x41 || cdb[0] == 0x93 ||
+				  (cdb[0] == 0x7f && rdp_get_be16(cdb + 8) == 0x000d)) &&
+				 n == 0;
 		if (ws_to_end && lun->fe_blocks != lun->cap.blocks) {
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return true;

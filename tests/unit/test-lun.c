@@ -405,6 +405,35 @@ static void test_frontend_answers(void)
 	g_assert_cmpuint(t.c.sense[12], ==, 0x21);
 	g_assert_cmpuint(a->submitted + b->submitted, ==, sub);
 
+	/* 32-byte CDBs are range-checked too (WRITE SAME(32) without data, past the end) */
+	memset(&t, 0, sizeof(t));
+	t.c.cdb[0] = 0x7f;
+	t.c.cdb[7] = 0x18;
+	t.c.cdb[9] = 0x0d; /* WRITE SAME(32) */
+	rdp_put_be64(996, t.c.cdb + 12);
+	rdp_put_be32(8, t.c.cdb + 28);
+	t.c.cdb_len = 32;
+	t.c.done = tcmd_done;
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.sense[12], ==, 0x21);
+	t.done = false;
+	t.c.cdb[9] = 0x42; /* a service action we do not know the fields of */
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.sense[12], ==, 0x20);
+	/* FORMAT UNIT and SANITIZE act on the whole LUN: refused while the backstore is smaller */
+	for (int k = 0; k < 2; k++) {
+		memset(&t, 0, sizeof(t));
+		t.c.cdb[0] = k ? 0x48 : 0x04;
+		t.c.cdb_len = k ? 10 : 6;
+		t.c.done = tcmd_done;
+		rdp_lun_submit(lun, &t.c);
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.sense[12], ==, 0x20);
+	}
+	g_assert_cmpuint(a->submitted + b->submitted, ==, sub);
+
 	/* an unknown opcode with data: we will not guess its direction */
 	tcmd_init(&t, 0xc5, 0, 1);
 	rdp_lun_submit(lun, &t.c);
