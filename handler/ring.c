@@ -236,6 +236,13 @@ static int ring_put_completion(struct rdp_ring *r, uint16_t cmd_id, uint8_t ufla
 	hdr_read(r, r->tail, &h);
 	if (r->tail == r->next || tcmu_hdr_get_op(h.len_op) != TCMU_OP_CMD)
 		return ring_fail(r, "no CMD slot at cmd_tail for an outstanding command");
+	/* The slot's length is read again from shared memory: the kernel never changes a slot it
+	 * handed over, but if something did, the tail must not leave [tail, next) (fuzzing found
+	 * that it could, and then writes landed outside the map). */
+	uint32_t len = tcmu_hdr_get_len(h.len_op);
+	if (len < offsetof(struct tcmu_cmd_entry, rsp) + sizeof(e->rsp) ||
+	    len > ring_dist(r, r->tail, r->next))
+		return ring_fail(r, "the CMD slot at cmd_tail changed since it was read");
 
 	if (sense_len > TCMU_SENSE_BUFFERSIZE)
 		sense_len = TCMU_SENSE_BUFFERSIZE;
@@ -252,7 +259,7 @@ static int ring_put_completion(struct rdp_ring *r, uint16_t cmd_id, uint8_t ufla
 		memcpy(e->rsp.sense_buffer, sense, sense_len);
 	memset(e->rsp.sense_buffer + sense_len, 0, TCMU_SENSE_BUFFERSIZE - sense_len);
 
-	r->tail = ring_advance(r, r->tail, tcmu_hdr_get_len(h.len_op));
+	r->tail = ring_advance(r, r->tail, len);
 	ring_skip(r);
 	ring_publish(r, old_tail);
 
