@@ -1,6 +1,6 @@
 /* libFuzzer target for the configuration parser (lib/config.c): the input is a whole
  * tcmu-rdp.conf, loaded through rdp_config_load() from a memfd so that the real file path is
- * taken, then every LUN it defines and the input's first line are looked up as cfgstrings. */
+ * taken, then every LUN it defines, the input's first line and a name it lacks are looked up. */
 #include <errno.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -93,5 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	first = g_strndup((const char *)data, nl ? (size_t)(nl - data) : size);
 	lookup(cfg, first, false);
 	lookup(NULL, first, false);
+	/* a valid name that is (most likely) not a section: the message lists the ones there are */
+	lookup(cfg, "fuzz-no-such-lun", false);
 	return 0;
 }
