@@ -32,10 +32,13 @@ journal_has() {
 
 vm_scsi_debug_paths 2
 
-# Installed as meson would, with sbindir pointing at the built daemon.
-sed "s|@sbindir@|$RDP_SRC/build/handler|g" "$RDP_SRC/config/$UNIT" >/etc/systemd/system/$UNIT
+# Installed as meson would: the built daemon copied to an sbindir of the guest's writable
+# overlay (not run from the tree, which may sit under /tmp, private to the service).
+sbindir=/usr/local/sbin
+install -m 0755 "$RDP_SRC/build/handler/tcmu-rdpd" "$sbindir/tcmu-rdpd"
+sed "s|@sbindir@|$sbindir|g" "$RDP_SRC/config/$UNIT" >/etc/systemd/system/$UNIT
 mkdir -p /usr/share/dbus-1/system-services /etc/tcmu-rdp
-sed "s|@sbindir@|$RDP_SRC/build/handler|g" "$RDP_SRC/config/org.kernel.TCMUService1.service" \
+sed "s|@sbindir@|$sbindir|g" "$RDP_SRC/config/org.kernel.TCMUService1.service" \
 	>/usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
 install -m 0644 "$RDP_SRC/config/org.kernel.TCMUService1.conf" /etc/dbus-1/system.d/
 printf '[defaults]\nchecker_interval = 2\n' >/etc/tcmu-rdp/tcmu-rdp.conf
