@@ -273,6 +273,20 @@ static gboolean on_usr1(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* The data path lives on this one loop: anything that blocks it (a synchronous probe, a slow
+ * file system) stalls every LUN. Say so when a tick comes a second or more late. */
+#define STALL_TICK_MS 250
+static gboolean on_stall_tick(gpointer data)
+{
+	gint64 *last = data, now = g_get_monotonic_time();
+	gint64 late_ms = (now - *last) / 1000 - STALL_TICK_MS;
+
+	if (late_ms >= 1000)
+		g_warning("event loop blocked for %" G_GINT64_FORMAT " ms", late_ms);
+	*last = now;
+	return G_SOURCE_CONTINUE;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {0};
@@ -377,6 +391,7 @@ int main(int argc, char **argv)
 		g_clear_error(&err);
 	}
 	g_message("tcmu-rdpd %s ready (config %s)", RDP_VERSION, d.config_file);
+	g_timeout_add(STALL_TICK_MS, on_stall_tick, &(gint64){g_get_monotonic_time()});
 	g_main_loop_run(d.loop);
 
 	GHashTableIter it;
