@@ -1,6 +1,6 @@
 #!/bin/bash
-# Fault campaign: random writes of mixed sizes with crc32c verify run through the gateway for
-# --seconds (default 180) while faults chosen at random (seeded, reproducible) hit the paths:
+# Fault campaign: random writes of mixed sizes with crc32c verify run through the gateway for at
+# least --seconds (default 180) and until --min-faults (100) faults were injected, while faults chosen at random (seeded, reproducible) hit the paths:
 # offline/online, device delete + rescan, scsi_debug host remove + re-add, medium errors (must
 # reach the initiator as such), transport errors and dropped commands (must not), a slow path,
 # and all-paths-down windows shorter than the no_path_retry bound. One summary line; fails
@@ -163,11 +163,11 @@ pick() {
 	else echo alldown; fi
 }
 
-inject() { # runs in the background for the campaign's length; prints the counters at the end
-	local t0=$1 deadline=$2 n=0 kind start
+inject() { # in the background until $STOP_FILE appears; writes the counters at the end
+	local t0=$1 n=0 kind start
 	RANDOM=$SEED
 	sleep 3
-	while (($(now_ms) - t0 < deadline)); do
+	while [[ ! -e $STOP_FILE ]]; do
 		kind=$(pick)
 		start=$(($(now_ms) - t0))
 		DETAIL=
@@ -190,52 +190,78 @@ print(" ".join(p["dev"] + ":" + p["state"] for p in json.load(sys.stdin)["luns"]
 }
 
 # --- the run ------------------------------------------------------------------------------------
-vm_log "campaign: seed $SEED, ${SECONDS_WANTED} s, at least $MIN_FAULTS faults"
+vm_log "campaign: seed $SEED, at least ${SECONDS_WANTED} s and $MIN_FAULTS faults"
+STOP_FILE=/tmp/campaign-stop
 t0=$(now_ms)
-inject "$t0" $(((SECONDS_WANTED - 5) * 1000)) 2>>"$VMOUT/campaign-injector.log" &
+inject "$t0" 2>>"$VMOUT/campaign-injector.log" &
 injector=$!
+# The load runs in segments of at most 60 s, each a fresh fio that verifies what it wrote,
+# until both the time and the fault count are reached (a loaded machine injects fewer faults
+# per minute). "SEGMENT START_MS" lines let the figures put completions on the faults' clock.
 rc=0
-rdp_fio campaign "$disk" --offset="$FIO_OFFSET" --size=96M --time_based --runtime="$SECONDS_WANTED" \
-	--verify_backlog=64 --continue_on_error=io --eta=never \
-	--write_lat_log="$VMOUT/campaign" --log_avg_msec=0 2>"$VMOUT/campaign-fio.err" || rc=$?
+seg=0
+: >"$VMOUT/campaign-segments"
+while :; do
+	elapsed=$((($(now_ms) - t0) / 1000))
+	faults_so_far=$(grep -c . "$FAULT_LOG" || true)
+	((elapsed < SECONDS_WANTED || faults_so_far < MIN_FAULTS)) || break
+	((elapsed < SECONDS_WANTED * 3)) || break # the fault count decides below
+	run=$((SECONDS_WANTED - elapsed))
+	((run >= 20)) || run=20
+	((run <= 60)) || run=60
+	seg=$((seg + 1))
+	echo "$seg $(($(now_ms) - t0))" >>"$VMOUT/campaign-segments"
+	rdp_fio "campaign-$seg" "$disk" --offset="$FIO_OFFSET" --size=96M --time_based \
+		--runtime="$run" --verify_backlog=64 --continue_on_error=io --eta=never \
+		--write_lat_log="$VMOUT/campaign-$seg" --log_avg_msec=0 \
+		2>"$VMOUT/campaign-$seg-fio.err" || rc=$?
+	((rc == 0)) || break
+done
+touch "$STOP_FILE"
 wait "$injector" || vm_fail "the fault injector failed: $(tail -5 "$VMOUT/campaign-injector.log")"
 read -r faults medium_injected medium_seen <"$VMOUT/campaign-counts"
+campaign_s=$((($(now_ms) - t0) / 1000))
 
 # --- the figures --------------------------------------------------------------------------------
 # fio: I/O errors it saw (continue_on_error=io counts them), verify mismatches (fatal, so at most
 # the first), worst completion latency and the longest time with no completion at all; per fault
 # type, the worst latency of I/Os completing during the fault or within cmd_timeout + 1 s after.
-figures=$(python3 - "$VMOUT/campaign.json" "$VMOUT/campaign_clat.1.log" "$FAULT_LOG" \
-	$(((CMD_TIMEOUT + 1) * 1000)) "$VMOUT/campaign-fio.err" <<'PY'
+figures=$(python3 - "$VMOUT" "$FAULT_LOG" $(((CMD_TIMEOUT + 1) * 1000)) <<'PY'
 import collections, json, sys
-j = json.load(open(sys.argv[1]))["jobs"][0]
-errors = j.get("total_err", 0)
-err_text = open(sys.argv[5], errors="replace").read()
-mismatches = err_text.count("verify failed") + err_text.count("bad magic") + err_text.count("bad header")
-if j["error"] == 84 and mismatches == 0:   # EILSEQ: fio stopped on a verify failure
-    mismatches = 1
-elif j["error"] not in (0, 84) and errors == 0:
-    errors = 1
-ios = j["write"]["total_ios"] + j["read"]["total_ios"]
-done = []
-for line in open(sys.argv[2]):
-    f = line.split(",")
-    done.append((int(f[0]), int(f[1]) / 1e6))   # completion time in ms, latency in ms
-done.sort()
+out, fault_log, after = sys.argv[1], sys.argv[2], int(sys.argv[3])
+errors = mismatches = ios = wmb = rmb = 0
+done = []      # (completion ms on the campaign clock, latency ms)
+gap = 0
+for line in open(f"{out}/campaign-segments"):
+    seg, start = line.split()
+    j = json.load(open(f"{out}/campaign-{seg}.json"))["jobs"][0]
+    e = j.get("total_err", 0)
+    text = open(f"{out}/campaign-{seg}-fio.err", errors="replace").read()
+    m = text.count("verify failed") + text.count("bad magic") + text.count("bad header")
+    if j["error"] == 84 and m == 0:   # EILSEQ: fio stopped on a verify failure
+        m = 1
+    elif j["error"] not in (0, 84) and e == 0:
+        e = 1
+    errors += e
+    mismatches += m
+    ios += j["write"]["total_ios"] + j["read"]["total_ios"]
+    wmb += j["write"]["io_bytes"] / 1048576
+    rmb += j["read"]["io_bytes"] / 1048576
+    seg_done = sorted((int(f.split(",")[0]) + int(start), int(f.split(",")[1]) / 1e6)
+                      for f in open(f"{out}/campaign-{seg}_clat.1.log"))
+    gap = max([gap] + [b[0] - a[0] for a, b in zip(seg_done, seg_done[1:])])
+    done += seg_done
 worst = max(l for _, l in done)
-gap = max((b[0] - a[0] for a, b in zip(done, done[1:])), default=0)
-after = int(sys.argv[4])
 per = collections.defaultdict(lambda: [0, 0.0])
-for line in open(sys.argv[3]):
+for line in open(fault_log):
     start, end, kind = line.split()[:3]
     start, end = int(start), int(end) + after
     w = max((l for t, l in done if start <= t <= end), default=0.0)
     per[kind][0] += 1
     per[kind][1] = max(per[kind][1], w)
-table = " ".join(f"{k}={n}/{w:.0f}ms" for k, (n, w) in sorted(per.items()))
+table = ",".join(f"{k}:{n}/{w:.0f}ms" for k, (n, w) in sorted(per.items()))
 print(f"ios={ios} errors={errors} mismatches={mismatches} worst_stall_ms={worst:.0f} "
-      f"longest_gap_ms={gap} write_mb={j['write']['io_bytes']/1048576:.0f} "
-      f"verify_mb={j['read']['io_bytes']/1048576:.0f} per_fault={table}")
+      f"longest_gap_ms={gap} write_mb={wmb:.0f} verify_mb={rmb:.0f} per_fault={table}")
 PY
 )
 vm_log "fio exit $rc: $figures"
@@ -249,7 +275,7 @@ failovers=$(sed -n 's/.*summary lun=lun0 .* failovers=\([0-9]*\).*/\1/p' <<<"$su
 daemon_errors=$((errors_after - errors_before - medium_seen))
 kernel_errors=$(dmesg | grep -c "I/O error, dev $disk," || true)
 
-line="faults=$faults seed=$SEED seconds=$SECONDS_WANTED $figures medium_injected=$medium_injected"
+line="faults=$faults seed=$SEED seconds=$campaign_s segments=$seg $figures medium_injected=$medium_injected"
 line+=" medium_seen=$medium_seen daemon_errors=$daemon_errors kernel_io_errors=$kernel_errors failovers=$failovers"
 echo "RESULT campaign: $line"
 
