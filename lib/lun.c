@@ -537,6 +537,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		p->lun = lun;
 		p->idx = i;
 		p->dev = g_strdup(spec->paths[i]);
+		p->rdev = rdp_char_dev_number(p->dev);
 		p->state = RDP_PATH_CHECKING;
 		p->alua_state = -1;
 		lun->paths[i] = p;

@@ -1,6 +1,8 @@
 /* Simulation tests of the engine: a LUN over fake paths with a fake clock. Failover, ordering
  * safety, the path checker, the no-path bound, front-end answers. */
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "be.h"
 
@@ -65,8 +67,12 @@ static void setup_two(struct fake_dev **a, struct fake_dev **b)
 {
 	fake_reset();
 	done_seq = 0;
-	*a = fake_dev_add("sg0", WWID);
-	*b = fake_dev_add("sg1", WWID);
+	struct fake_dev *sg0 = fake_dev_add("sg0", WWID);
+	struct fake_dev *sg1 = fake_dev_add("sg1", WWID);
+	if (a)
+		*a = sg0;
+	if (b)
+		*b = sg1;
 }
 
 static void test_round_robin(void)
@@ -458,6 +464,88 @@ static void test_frontend_answers(void)
 	rdp_lun_close(lun);
 }
 
+/* A device serves one LUN: a second LUN naming it, under its own name or another one (a
+ * symlink), is refused; a reload or a new device leaves it to the LUN that has it. */
+static void test_device_in_use(void)
+{
+	setup_two(NULL, NULL);
+	fake_dev_add("sg2", WWID);
+	/* a fake named like a real character device, so that a symlink to it is the same device */
+	fake_dev_add("/dev/null", WWID);
+	static const char *const paths[] = {"sg0", "/dev/null", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	g_autoptr(GPtrArray) luns = g_ptr_array_new();
+	g_ptr_array_add(luns, lun);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir = g_dir_make_tmp("rdp-test-lun-XXXXXX", &err);
+	g_assert_no_error(err);
+	g_autofree char *alias = g_build_filename(dir, "alias", NULL);
+	g_assert_cmpint(symlink("/dev/null", alias), ==, 0);
+
+	g_assert_true(rdp_lun_find_device(lun, "sg0") == rdp_lun_path(lun, 0));
+	g_assert_true(rdp_lun_find_device(lun, alias) == rdp_lun_path(lun, 1));
+	g_assert_null(rdp_lun_find_device(lun, "sg1"));
+
+	/* free devices pass; no LUNs at all too */
+	const char *free_paths[] = {"sg1", "sg2", NULL};
+	struct rdp_lun_spec spec = {.name = "lun1", .paths = (char **)free_paths};
+	g_assert_true(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_true(rdp_lun_spec_check_unused(&spec, NULL, &err));
+	g_assert_no_error(err);
+
+	/* the same name */
+	const char *same[] = {"sg1", "sg0", NULL};
+	spec.paths = (char **)same;
+	g_assert_false(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_IN_USE);
+	g_assert_cmpstr(
+	    err->message, ==,
+	    "sg0 is already a path of LUN lun0; a device can serve one LUN only: delete "
+	    "backstore lun0 first, or give this LUN other devices");
+	g_clear_error(&err);
+
+	/* another name of the same device */
+	const char *other_name[] = {alias, NULL};
+	spec.paths = (char **)other_name;
+	g_assert_false(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_IN_USE);
+	g_autofree char *want =
+	    g_strdup_printf("%s is /dev/null, already a path of LUN lun0;", alias);
+	g_assert_true(g_str_has_prefix(err->message, want));
+	g_clear_error(&err);
+
+	/* reload and hotplug: the used devices leave the spec with their per-path values */
+	g_autoptr(rdp_lun_spec) next = g_new0(struct rdp_lun_spec, 1);
+	next->name = g_strdup("lun1");
+	const char *mixed[] = {"sg0", "sg1", alias, "sg2", NULL};
+	next->paths = g_strdupv((char **)mixed);
+	unsigned int prio[] = {1, 2, 3, 4}, weight[] = {5, 6, 7, 8};
+	next->priorities = g_memdup2(prio, sizeof(prio));
+	next->weights = g_memdup2(weight, sizeof(weight));
+	g_autoptr(GString) report = g_string_new(NULL);
+	rdp_lun_spec_drop_used(next, luns, report);
+	g_assert_cmpuint(g_strv_length(next->paths), ==, 2);
+	g_assert_cmpstr(next->paths[0], ==, "sg1");
+	g_assert_cmpstr(next->paths[1], ==, "sg2");
+	g_assert_cmpuint(next->priorities[0], ==, 2);
+	g_assert_cmpuint(next->priorities[1], ==, 4);
+	g_assert_cmpuint(next->weights[0], ==, 6);
+	g_assert_cmpuint(next->weights[1], ==, 8);
+	g_assert_nonnull(
+	    strstr(report->str, "lun lun1: sg0 not used: sg0 is already a path of LUN lun0"));
+	g_assert_nonnull(strstr(report->str, "is /dev/null, already a path of LUN lun0"));
+
+	/* a path being removed (its device went away) no longer holds its device */
+	g_assert_cmpint(rdp_lun_remove_path(lun, "sg0", "device removed"), ==, 0);
+	spec.paths = (char **)same;
+	g_assert_true(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_no_error(err);
+
+	g_assert_cmpint(g_unlink(alias), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+	rdp_lun_close(lun);
+}
+
 static void test_open_with_dead_path(void)
 {
 	struct fake_dev *a, *b;
@@ -502,6 +590,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/queue-full-waits", test_queue_full_waits);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
+	g_test_add_func("/lun/device-in-use", test_device_in_use);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
