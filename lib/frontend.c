@@ -158,6 +158,75 @@ static bool cdb32_known(const uint8_t *cdb)
 	}
 }
 
+/*
+ * Bytes of data a block-addressed command moves by its CDB, for n blocks of bs bytes; false when
+ * the opcode has no such rule (BYTCHK 10b is reserved: the LUN answers it). The kernel hands us
+ * the buffer the initiator gave, not the length the CDB asks for, and passes a mismatch on: a
+ * path would then move more or fewer bytes than the buffer holds, and an HBA may report the
+ * overrun as a transport error, which would fail a healthy path.
+ */
+static bool cdb_data_len(const uint8_t *cdb, uint64_t n, uint32_t bs, uint64_t *len)
+{
+	uint8_t op = cdb[0];
+	uint8_t flags = cdb[1];
+
+	if (op == 0x7f) {
+		/* the 32-byte forms, as their 16-byte twins; their flags are in byte 10 */
+		static const uint8_t twin[] = {
+		    [0x9] = 0x88, [0xa] = 0x8f, [0xb] = 0x8a, [0xc] = 0x8e, [0xd] = 0x93};
+		uint16_t sa = rdp_get_be16(cdb + 8);
+		if (sa >= G_N_ELEMENTS(twin) || !twin[sa])
+			return false;
+		op = twin[sa];
+		flags = cdb[10];
+	}
+	switch (op) {
+	case 0x08: case 0x28: case 0xa8: case 0x88: /* READ */
+	case 0x0a: case 0x2a: case 0xaa: case 0x8a: /* WRITE */
+	case 0x2e: case 0xae: case 0x8e:	    /* WRITE AND VERIFY */
+		*len = n * bs;
+		return true;
+	case 0x89: /* COMPARE AND WRITE: the compare data, then the write data */
+		*len = 2 * n * bs;
+		return true;
+	case 0x2f: case 0xaf: case 0x8f: /* VERIFY: BYTCHK says what is sent */
+		switch ((flags >> 1) & 3) {
+		case 0:
+			*len = 0;
+			return true;
+		case 1:
+			*len = n * bs;
+			return true;
+		case 3:
+			*len = bs;
+			return true;
+		default:
+			return false;
+		}
+	case 0x41: /* WRITE SAME(10): one block */
+		*len = bs;
+		return true;
+	case 0x93: /* WRITE SAME(16/32): one block, none with NDOB */
+		*len = flags & 0x01 ? 0 : bs;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A read may come with a larger buffer than it fills (the residual says how much was read);
+ * data sent must be exactly what the CDB announces. */
+static bool data_len_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd, uint64_t n)
+{
+	uint64_t want;
+
+	if (!cdb_data_len(cmd->cdb, n, lun->fe_block_size, &want))
+		return true;
+	if (rdp_cdb_dir(cmd->cdb) == RDP_DIR_FROM_DEV)
+		return cmd->xfer_len >= want;
+	return cmd->xfer_len == want;
+}
+
 static bool range_ok(const struct rdp_lun *lun, uint64_t lba, uint64_t n)
 {
 	return lba <= lun->fe_blocks && n <= lun->fe_blocks - lba;
@@ -287,6 +356,10 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		}
 		if (!range_ok(lun, lba, n)) {
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x21, 0x00);
+			return true;
+		}
+		if (!data_len_ok(lun, cmd, n)) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return true;
 		}
 	}

@@ -464,6 +464,95 @@ static void test_frontend_answers(void)
 	rdp_lun_close(lun);
 }
 
+/* One CDB against one buffer: whether it reached a path, and the sense key/ASC it got. */
+struct xfer_case {
+	const char *what;
+	uint8_t cdb[32];
+	uint8_t cdb_len;
+	size_t buf_len;
+	bool passed; /* sent to a path; else refused with ILLEGAL REQUEST and asc */
+	uint8_t asc;
+};
+
+/* The data buffer the kernel hands over must fit what the CDB announces: a read may get a
+ * larger buffer, data sent must be exactly what the CDB says. Anything else is refused before
+ * it reaches a path (sg_raw -r 512 with READ(10) of 8 blocks reaches us just like that). */
+static void test_transfer_length(void)
+{
+	static const struct xfer_case cases[] = {
+	    {"READ(10) 8 blocks, 4 KiB", {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 4096, true, 0},
+	    {"READ(10) 8 blocks, 512 B", {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, false, 0x24},
+	    {"READ(10) 8 blocks, no buffer", {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 0, false, 0x24},
+	    {"READ(10) 1 block, 4 KiB", {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 4096, true, 0},
+	    {"READ(10) 0 blocks, 512 B", {0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10, 512, true, 0},
+	    {"READ(6) 0 = 256 blocks, 4 KiB", {0x08, 0, 0, 0, 0, 0}, 6, 4096, false, 0x24},
+	    {"READ(16) 2 blocks, 1 KiB", {0x88, [13] = 2}, 16, 1024, true, 0},
+	    {"READ(16) 2 blocks, 1 KiB - 1", {0x88, [13] = 2}, 16, 1023, false, 0x24},
+	    {"WRITE(10) 8 blocks, 4 KiB", {0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 4096, true, 0},
+	    {"WRITE(10) 8 blocks, 512 B", {0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, false, 0x24},
+	    {"WRITE(10) 1 block, 4 KiB", {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 4096, false, 0x24},
+	    {"WRITE(10) 1 block, no data", {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 0, false, 0x24},
+	    {"WRITE(12) 2 blocks, 1 KiB", {0xaa, [9] = 2}, 12, 1024, true, 0},
+	    {"WRITE AND VERIFY(16) 1 block, 1 KiB", {0x8e, [13] = 1}, 16, 1024, false, 0x24},
+	    {"COMPARE AND WRITE 1 block, 1 KiB", {0x89, [13] = 1}, 16, 1024, true, 0},
+	    {"COMPARE AND WRITE 1 block, 512 B", {0x89, [13] = 1}, 16, 512, false, 0x24},
+	    {"VERIFY(10) BYTCHK 0, no data", {0x2f, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 0, true, 0},
+	    {"VERIFY(10) BYTCHK 1", {0x2f, 0x02, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, false, 0x24},
+	    {"VERIFY(10) BYTCHK 3, 512 B", {0x2f, 0x06, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, true, 0},
+	    {"WRITE SAME(10) 8 blocks, 512 B", {0x41, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, true, 0},
+	    {"WRITE SAME(10) 8, 4 KiB", {0x41, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 4096, false, 0x24},
+	    {"WRITE SAME(16) NDOB, no data", {0x93, 0x01, [13] = 8}, 16, 0, true, 0},
+	    {"WRITE SAME(16) NDOB, 512 B", {0x93, 0x01, [13] = 8}, 16, 512, false, 0x24},
+	    {"READ(32) 1, 256", {0x7f, [7] = 0x18, [9] = 0x09, [31] = 1}, 32, 256, false, 0x24},
+	    {"READ(32) 1, 512", {0x7f, [7] = 0x18, [9] = 0x09, [31] = 1}, 32, 512, true, 0},
+	    /* the range check comes first: past the end is 21/00 whatever the buffer */
+	    {"READ(10) past end", {0x28, 0, 0, 0, 0x03, 0xe7, 0, 0, 8, 0}, 10, 512, false, 0x21},
+	};
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	g_autoptr(GError) err = NULL;
+	g_assert_true(rdp_lun_check_frontend(lun, 1000 * 512, 512, &err));
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const struct xfer_case *x = &cases[i];
+		unsigned int sent = a->submitted + b->submitted;
+		struct tcmd t;
+
+		g_test_message("%s", x->what);
+		memset(&t, 0, sizeof(t));
+		memcpy(t.c.cdb, x->cdb, sizeof(x->cdb));
+		t.c.cdb_len = x->cdb_len;
+		t.iov.iov_base = t.buf;
+		t.iov.iov_len = x->buf_len;
+		t.c.iov = &t.iov;
+		t.c.iov_cnt = x->buf_len ? 1 : 0;
+		t.c.xfer_len = x->buf_len;
+		t.c.done = tcmd_done;
+		rdp_lun_submit(lun, &t.c);
+		if (x->passed) {
+			g_assert_cmpuint(a->submitted + b->submitted, ==, sent + 1);
+			g_assert_cmpuint(fake_complete_all(), ==, 1);
+			g_assert_true(t.done);
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		} else {
+			g_assert_true(t.done);
+			g_assert_cmpuint(a->submitted + b->submitted, ==, sent);
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+			g_assert_cmpuint(t.c.sense[2], ==, 0x05);
+			g_assert_cmpuint(t.c.sense[12], ==, x->asc);
+			g_assert_cmpuint(t.c.sense[13], ==, 0x00);
+		}
+	}
+	/* refusals are the initiator's errors, not path failures */
+	g_assert_cmpuint(rdp_lun_stats(lun)->path_failures, ==, 0);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
+	rdp_lun_close(lun);
+}
+
 /* A device serves one LUN: a second LUN naming it, under its own name or another one (a
  * symlink), is refused; a reload or a new device leaves it to the LUN that has it. */
 static void test_device_in_use(void)
@@ -590,6 +679,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/queue-full-waits", test_queue_full_waits);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
+	g_test_add_func("/lun/transfer-length", test_transfer_length);
 	g_test_add_func("/lun/device-in-use", test_device_in_use);
 	int rc = g_test_run();
 	fake_reset();
