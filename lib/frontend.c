@@ -15,6 +15,8 @@ enum {
 
 void rdp_cmd_set_sense(struct rdp_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {
+	/* the gateway's own error: no data moved (finish() clears a data-in buffer) */
+	cmd->resid = (int32_t)MIN(cmd->xfer_len, (size_t)INT32_MAX);
 	/* fixed format, current error */
 	memset(cmd->sense, 0, 18);
 	cmd->sense[0] = 0x70;
@@ -300,6 +302,10 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	const uint8_t *cdb = cmd->cdb;
 	uint64_t lba, n;
+	/* known before any answer: finish() clears what a data-in command did not fill */
+	int dir = cmd->xfer_len ? rdp_cdb_dir(cdb) : RDP_DIR_NONE;
+
+	cmd->dir = dir < 0 ? RDP_DIR_NONE : (enum rdp_dir)dir;
 
 	switch (cdb[0]) {
 	case 0x12:
@@ -364,15 +370,12 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		}
 	}
 
-	if (cmd->xfer_len) {
-		int dir = rdp_cdb_dir(cdb);
-		if (dir < 0) {
-			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
-			return true;
-		}
-		cmd->dir = dir;
-	} else {
-		cmd->dir = RDP_DIR_NONE;
+	if (dir < 0) {
+		/* data of an opcode we do not know: we would have to guess its direction. Nothing
+		 * goes to a path; as a read, finish() clears what the kernel may hand back. */
+		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+		cmd->dir = RDP_DIR_FROM_DEV;
+		return true;
 	}
 	return false;
 }

@@ -635,6 +635,121 @@ static void test_device_in_use(void)
 	rdp_lun_close(lun);
 }
 
+static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* A data-in buffer lies in the kernel's data area, reused by every command; what an answer
+ * did not fill must not reach the initiator as some earlier command's data. The kernel cannot
+ * be told "0 bytes read", so the gateway clears it: for a read of 0 blocks, a short read, an
+ * emulated answer shorter than the buffer, and every error the gateway makes itself. */
+static void test_no_stale_data(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t;
+
+	/* READ(10) of 0 blocks with a 512-byte buffer: passed on, nothing read, all cleared */
+	tcmd_init(&t, 0x28, 0, 0);
+	t.iov.iov_len = 512;
+	t.c.iov_cnt = 1;
+	t.c.xfer_len = 512;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	g_assert_cmpint(t.c.resid, ==, 512);
+	g_assert_true(all_bytes(t.buf, 512, 0));
+
+	/* a 1-block read into 4 KiB: the block, then zeros */
+	tcmd_init(&t, 0x28, 0, 1);
+	t.iov.iov_len = 4096;
+	t.c.xfer_len = 4096;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_cmpint(t.c.resid, ==, 4096 - 512);
+	g_assert_true(all_bytes(t.buf, 512, 0xa5));
+	g_assert_true(all_bytes(t.buf + 512, 4096 - 512, 0));
+
+	/* the same over two iovecs, split inside the block */
+	struct iovec two[2] = {{t.buf, 300}, {t.buf + 300, 724}};
+	tcmd_init(&t, 0x28, 0, 1);
+	t.c.iov = two;
+	t.c.iov_cnt = 2;
+	t.c.xfer_len = 1024;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_true(all_bytes(t.buf, 512, 0xa5));
+	g_assert_true(all_bytes(t.buf + 512, 512, 0));
+	g_assert_true(all_bytes(t.buf + 1024, 64, 0x5a)); /* not ours: untouched */
+
+	/* refused by the gateway: the whole buffer, also for an opcode of unknown direction */
+	static const uint8_t refused[][10] = {
+	    {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0},	     /* 8 blocks into 512 bytes */
+	    {0x28, 0, 0, 0, 0x03, 0xe7, 0, 0, 1, 0}, /* past the end (999 blocks) */
+	    {0xc5, 0, 0, 0, 0, 0, 0, 0, 1, 0},	     /* unknown opcode with data */
+	};
+	g_autoptr(GError) err = NULL;
+	g_assert_true(rdp_lun_check_frontend(lun, 999 * 512, 512, &err));
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		tcmd_init(&t, 0, 0, 1);
+		memcpy(t.c.cdb, refused[i], 10);
+		memset(t.buf, 0x5a, sizeof(t.buf));
+		rdp_lun_submit(lun, &t.c);
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+		g_assert_cmpint(t.c.resid, ==, 512);
+		g_assert_true(all_bytes(t.buf, 512, 0));
+	}
+
+	/* an emulated answer in a command struct last used for a write: still a read */
+	tcmd_init(&t, 0x2a, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_cmpint(t.c.dir, ==, RDP_DIR_TO_DEV);
+	t.done = false;
+	memset(t.c.cdb, 0, sizeof(t.c.cdb));
+	t.c.cdb[0] = 0x12;
+	t.c.cdb[3] = 0x01; /* allocation length 256 */
+	t.c.cdb_len = 6;
+	t.iov.iov_len = 256;
+	t.c.xfer_len = 256;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpint(t.c.dir, ==, RDP_DIR_FROM_DEV);
+	g_assert_cmpint(t.c.resid, ==, 256 - 36);
+	g_assert_true(all_bytes(t.buf + 36, 256 - 36, 0));
+
+	/* no path: failed by the gateway, cleared */
+	a->mode = FAKE_NO_CONNECT;
+	b->mode = FAKE_NO_CONNECT;
+	tcmd_init(&t, 0x28, 0, 1);
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	while (fake_complete_all())
+		;
+	if (!t.done) {
+		/* held for a path: the bound fails it */
+		fake_now += 60ull * 1000000000;
+		rdp_lun_tick(lun);
+	}
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+	g_assert_true(all_bytes(t.buf, 512, 0));
+	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
+	rdp_lun_close(lun);
+}
+
 static void test_open_with_dead_path(void)
 {
 	struct fake_dev *a, *b;
@@ -681,6 +796,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
 	g_test_add_func("/lun/transfer-length", test_transfer_length);
 	g_test_add_func("/lun/device-in-use", test_device_in_use);
+	g_test_add_func("/lun/no-stale-data", test_no_stale_data);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
