@@ -277,10 +277,10 @@ static bool dev_map(struct rdp_dev *dev, GError **err)
 
 /* Everything that can refuse the device, in the order a user would fix it. */
 static bool dev_setup(struct rdp_dev *dev, const struct rdp_config *cfg, const char *cfgstring,
-		      GError **err)
+		      GPtrArray *others, GError **err)
 {
 	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, cfgstring, err);
-	if (!spec)
+	if (!spec || !rdp_lun_spec_check_unused(spec, others, err))
 		return false;
 	g_free(spec->name);
 	spec->name = g_strdup(dev->name);
@@ -309,7 +309,7 @@ static bool dev_setup(struct rdp_dev *dev, const struct rdp_config *cfg, const c
 }
 
 struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct rdp_config *cfg,
-			     GError **err)
+			     GPtrArray *others, GError **err)
 {
 	struct rdp_tcmu_name nm;
 	if (rdp_tcmu_name_parse(uio_name, &nm) < 0 || strcmp(nm.subtype, RDP_TCMU_SUBTYPE) != 0) {
@@ -326,7 +326,7 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 	dev->cfgstring = g_strdup(nm.cfgstring);
 	dev->minor = minor;
 	dev->chunks = g_ptr_array_new_with_free_func(g_free);
-	if (!dev_setup(dev, cfg, nm.cfgstring, err)) {
+	if (!dev_setup(dev, cfg, nm.cfgstring, others, err)) {
 		g_prefix_error(err, "%s: ", dev->name);
 		dev_free(dev);
 		return NULL;
@@ -378,14 +378,17 @@ void rdp_dev_remove(struct rdp_dev *dev)
 			  dev->name, dev->inflight);
 }
 
-bool rdp_dev_reload(struct rdp_dev *dev, const struct rdp_config *cfg, GString *report,
-		    GError **err)
+bool rdp_dev_reload(struct rdp_dev *dev, const struct rdp_config *cfg, GPtrArray *others,
+		    GString *report, GError **err)
 {
 	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, dev->cfgstring, err);
 	if (!spec) {
 		g_prefix_error(err, "lun %s: keeping the old settings: ", dev->name);
 		return false;
 	}
+	g_free(spec->name);
+	spec->name = g_strdup(dev->name);
+	rdp_lun_spec_drop_used(spec, others, report);
 	return rdp_lun_reconfigure(dev->lun, spec, report, err);
 }
 

@@ -10,16 +10,18 @@ struct rdp_config;
 struct rdp_dev;
 
 /* Attach to the TCMU device whose uio name is uio_name (tcm-user/<hba>/<name>/rdp/<cfg>) at
- * /dev/uio<minor>: resolve the cfgstring, open and check the backing paths, check the backstore
- * size, map the ring and start serving it. */
+ * /dev/uio<minor>: resolve the cfgstring, refuse it when one of its devices is a path of one of
+ * the LUNs served already (others: struct rdp_lun *, may be NULL), open and check the backing
+ * paths, check the backstore size, map the ring and start serving it. */
 struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct rdp_config *cfg,
-			     GError **err);
+			     GPtrArray *others, GError **err);
 /* Stop taking commands; the device is freed once its commands in flight have come back. */
 void rdp_dev_remove(struct rdp_dev *dev);
 /* Apply a reloaded configuration to the live LUN (see rdp_lun_reconfigure); report gets what
- * changed. False with err when it was refused and the old settings stay. */
-bool rdp_dev_reload(struct rdp_dev *dev, const struct rdp_config *cfg, GString *report,
-		    GError **err);
+ * changed. Devices that are paths of the other LUNs (struct rdp_lun *) are left to them, with a
+ * line in report. False with err when it was refused and the old settings stay. */
+bool rdp_dev_reload(struct rdp_dev *dev, const struct rdp_config *cfg, GPtrArray *others,
+		    GString *report, GError **err);
 /* An sg device appeared: it becomes a path when the device's cfgstring resolves to it (a
  * wwid= LUN whose WWID it has, or a section that names it), after its identity check. */
 void rdp_dev_hotplug_add(struct rdp_dev *dev, const struct rdp_config *cfg, const char *devnode);

@@ -70,6 +70,20 @@ static bool parse_level(const char *s)
 
 /* ---- device events ---- */
 
+/* The LUNs served now, except the one of dev (NULL: all), as borrowed struct rdp_lun *. */
+static GPtrArray *luns_except(struct daemon *d, const struct rdp_dev *dev)
+{
+	GPtrArray *a = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, d->devs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		if (v != dev)
+			g_ptr_array_add(a, rdp_dev_lun(v));
+	return a;
+}
+
 static int dev_added(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
 {
 	struct daemon *d = ud;
@@ -79,7 +93,8 @@ static int dev_added(void *ud, const char *uio_name, uint32_t minor, uint32_t de
 		g_message("uio%u (%s) is already served", minor, uio_name);
 		return 0;
 	}
-	struct rdp_dev *dev = rdp_dev_open(uio_name, minor, d->cfg, &err);
+	g_autoptr(GPtrArray) others = luns_except(d, NULL);
+	struct rdp_dev *dev = rdp_dev_open(uio_name, minor, d->cfg, others, &err);
 	if (!dev) {
 		g_warning("refusing %s: %s", uio_name, err->message);
 		return -EINVAL;
@@ -167,7 +182,8 @@ static gboolean check_config(void *ud, const char *cfgstring, char **reason)
 	static const struct rdp_env env = {.backend = &rdp_backend_sg};
 
 	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(d->cfg, cfgstring, &err);
-	if (!spec) {
+	g_autoptr(GPtrArray) luns = luns_except(d, NULL);
+	if (!spec || !rdp_lun_spec_check_unused(spec, luns, &err)) {
 		*reason = g_strdup(err->message);
 		return FALSE;
 	}
@@ -202,7 +218,8 @@ static gboolean reload(void *ud, char **message, GError **err)
 	g_hash_table_iter_init(&it, d->devs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		g_autoptr(GError) e = NULL;
-		if (!rdp_dev_reload(v, cfg, report, &e))
+		g_autoptr(GPtrArray) others = luns_except(d, v);
+		if (!rdp_dev_reload(v, cfg, others, report, &e))
 			g_string_append_printf(report, "%s; ", e->message);
 	}
 	rdp_config_free(d->cfg);
@@ -223,6 +240,17 @@ static gboolean on_hup(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* A path of some LUN on devnode's device, or NULL. */
+static struct rdp_path *find_device(struct daemon *d, const char *devnode)
+{
+	g_autoptr(GPtrArray) luns = luns_except(d, NULL);
+	struct rdp_path *p = NULL;
+
+	for (guint i = 0; !p && i < luns->len; i++)
+		p = rdp_lun_find_device(g_ptr_array_index(luns, i), devnode);
+	return p;
+}
+
 static void on_hotplug(void *ud, enum rdp_hotplug_action action, const char *devnode)
 {
 	struct daemon *d = ud;
@@ -230,23 +258,20 @@ static void on_hotplug(void *ud, enum rdp_hotplug_action action, const char *dev
 	gpointer k, v;
 	g_hash_table_iter_init(&it, d->devs);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		if (action == RDP_HOTPLUG_ADD)
-			rdp_dev_hotplug_add(v, d->cfg, devnode);
-		else
+		if (action == RDP_HOTPLUG_REMOVE) {
 			rdp_dev_hotplug_remove(v, devnode);
+			continue;
+		}
+		/* a device serves one LUN: the first that takes it keeps it */
+		if (find_device(d, devnode))
+			break;
+		rdp_dev_hotplug_add(v, d->cfg, devnode);
 	}
 }
 
 static GPtrArray *list_luns(void *ud)
 {
-	struct daemon *d = ud;
-	GPtrArray *a = g_ptr_array_new();
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, d->devs);
-	while (g_hash_table_iter_next(&it, &k, &v))
-		g_ptr_array_add(a, rdp_dev_lun(v));
-	return a;
+	return luns_except(ud, NULL);
 }
 
 static const struct rdp_manager_ops manager_ops = {

@@ -291,8 +291,8 @@ static void reply_no_path(GDBusMethodInvocation *inv, GPtrArray *luns, const cha
 			    "no path %s: tcmu-rdpd serves no LUN at the moment", dev);
 }
 
-/* Every path on device dev. A device is normally the path of one LUN, but two backstores may
- * be created over the same backing LUN; failing the device then fails it for both. */
+/* Every path on device dev. The daemon gives a device to one LUN only; should two ever hold it
+ * (a LUN adopted from an older daemon), failing the device fails it for both. */
 static GPtrArray *find_paths(GPtrArray *luns, const char *dev)
 {
 	GPtrArray *found = g_ptr_array_new();

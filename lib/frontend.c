@@ -15,6 +15,8 @@ enum {
 
 void rdp_cmd_set_sense(struct rdp_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq)
 {
+	/* the gateway's own error: no data moved (finish() clears a data-in buffer) */
+	cmd->resid = (int32_t)MIN(cmd->xfer_len, (size_t)INT32_MAX);
 	/* fixed format, current error */
 	memset(cmd->sense, 0, 18);
 	cmd->sense[0] = 0x70;
@@ -158,6 +160,75 @@ static bool cdb32_known(const uint8_t *cdb)
 	}
 }
 
+/*
+ * Bytes of data a block-addressed command moves by its CDB, for n blocks of bs bytes; false when
+ * the opcode has no such rule (BYTCHK 10b is reserved: the LUN answers it). The kernel hands us
+ * the buffer the initiator gave, not the length the CDB asks for, and passes a mismatch on: a
+ * path would then move more or fewer bytes than the buffer holds, and an HBA may report the
+ * overrun as a transport error, which would fail a healthy path.
+ */
+static bool cdb_data_len(const uint8_t *cdb, uint64_t n, uint32_t bs, uint64_t *len)
+{
+	uint8_t op = cdb[0];
+	uint8_t flags = cdb[1];
+
+	if (op == 0x7f) {
+		/* the 32-byte forms, as their 16-byte twins; their flags are in byte 10 */
+		static const uint8_t twin[] = {
+		    [0x9] = 0x88, [0xa] = 0x8f, [0xb] = 0x8a, [0xc] = 0x8e, [0xd] = 0x93};
+		uint16_t sa = rdp_get_be16(cdb + 8);
+		if (sa >= G_N_ELEMENTS(twin) || !twin[sa])
+			return false;
+		op = twin[sa];
+		flags = cdb[10];
+	}
+	switch (op) {
+	case 0x08: case 0x28: case 0xa8: case 0x88: /* READ */
+	case 0x0a: case 0x2a: case 0xaa: case 0x8a: /* WRITE */
+	case 0x2e: case 0xae: case 0x8e:	    /* WRITE AND VERIFY */
+		*len = n * bs;
+		return true;
+	case 0x89: /* COMPARE AND WRITE: the compare data, then the write data */
+		*len = 2 * n * bs;
+		return true;
+	case 0x2f: case 0xaf: case 0x8f: /* VERIFY: BYTCHK says what is sent */
+		switch ((flags >> 1) & 3) {
+		case 0:
+			*len = 0;
+			return true;
+		case 1:
+			*len = n * bs;
+			return true;
+		case 3:
+			*len = bs;
+			return true;
+		default:
+			return false;
+		}
+	case 0x41: /* WRITE SAME(10): one block */
+		*len = bs;
+		return true;
+	case 0x93: /* WRITE SAME(16/32): one block, none with NDOB */
+		*len = flags & 0x01 ? 0 : bs;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A read may come with a larger buffer than it fills (the residual says how much was read);
+ * data sent must be exactly what the CDB announces. */
+static bool data_len_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd, uint64_t n)
+{
+	uint64_t want;
+
+	if (!cdb_data_len(cmd->cdb, n, lun->fe_block_size, &want))
+		return true;
+	if (rdp_cdb_dir(cmd->cdb) == RDP_DIR_FROM_DEV)
+		return cmd->xfer_len >= want;
+	return cmd->xfer_len == want;
+}
+
 static bool range_ok(const struct rdp_lun *lun, uint64_t lba, uint64_t n)
 {
 	return lba <= lun->fe_blocks && n <= lun->fe_blocks - lba;
@@ -231,6 +302,10 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	const uint8_t *cdb = cmd->cdb;
 	uint64_t lba, n;
+	/* known before any answer: finish() clears what a data-in command did not fill */
+	int dir = cmd->xfer_len ? rdp_cdb_dir(cdb) : RDP_DIR_NONE;
+
+	cmd->dir = dir < 0 ? RDP_DIR_NONE : (enum rdp_dir)dir;
 
 	switch (cdb[0]) {
 	case 0x12:
@@ -289,17 +364,18 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x21, 0x00);
 			return true;
 		}
-	}
-
-	if (cmd->xfer_len) {
-		int dir = rdp_cdb_dir(cdb);
-		if (dir < 0) {
-			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+		if (!data_len_ok(lun, cmd, n)) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return true;
 		}
-		cmd->dir = dir;
-	} else {
-		cmd->dir = RDP_DIR_NONE;
+	}
+
+	if (dir < 0) {
+		/* data of an opcode we do not know: we would have to guess its direction. Nothing
+		 * goes to a path; as a read, finish() clears what the kernel may hand back. */
+		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+		cmd->dir = RDP_DIR_FROM_DEV;
+		return true;
 	}
 	return false;
 }

@@ -3,6 +3,8 @@
  * frontend.c (the gateway's own answers). Nothing outside lib/ includes this. */
 #pragma once
 
+#include <sys/types.h>
+
 #include "alua.h"
 #include "rdp.h"
 #include "selector.h"
@@ -11,6 +13,7 @@ struct rdp_path {
 	struct rdp_lun *lun;
 	unsigned int idx;
 	char *dev;
+	dev_t rdev; /* the device dev named when the path was made; 0 when it named none */
 	void *bctx; /* backend context; NULL while the device cannot be opened */
 	enum rdp_path_state state;
 	char *last_reason;
@@ -122,6 +125,9 @@ static inline bool rdp_path_usable(const struct rdp_path *p)
 
 /* alua.c glue in lun.c: the ALUA state and priority of p from its own RTPG answer. Returns the
  * state, or -errno. Changes p->prio (and regroups) when it moved. */
+/* The number of the character device dev names (through symlinks); 0 when it names none. */
+dev_t rdp_char_dev_number(const char *dev);
+
 int rdp_lun_alua_update(struct rdp_path *p, const uint8_t *rtpg, size_t len);
 
 /* group.c */

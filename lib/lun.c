@@ -64,10 +64,32 @@ static struct rdp_cmd *q_pop(struct rdp_cmd_queue *q)
 
 /* ---- command life ---- */
 
+/* The bytes of a data-in buffer that no answer filled are zeroed: the buffer lies in memory the
+ * kernel reuses for every command, and it may hand the initiator more than was read (it cannot
+ * be told "0 bytes"), which would be some earlier command's data. */
+static void clear_unfilled(struct rdp_cmd *cmd)
+{
+	size_t filled, off = 0;
+
+	if (cmd->dir != RDP_DIR_FROM_DEV || cmd->resid <= 0)
+		return;
+	filled = (size_t)cmd->resid >= cmd->xfer_len ? 0 : cmd->xfer_len - (size_t)cmd->resid;
+	for (unsigned int i = 0; i < cmd->iov_cnt; i++) {
+		size_t len = cmd->iov[i].iov_len;
+
+		if (off + len > filled) {
+			size_t skip = filled > off ? filled - off : 0;
+			memset((uint8_t *)cmd->iov[i].iov_base + skip, 0, len - skip);
+		}
+		off += len;
+	}
+}
+
 static void finish(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	uint64_t lat_us = (rdp_now(lun) - cmd->start_ns) / 1000;
 
+	clear_unfilled(cmd);
 	if (cmd->status != RDP_SAM_GOOD)
 		lun->st.errors_returned++;
 	lun->st.completed++;
@@ -259,6 +281,7 @@ static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	cmd->not_before_ns = 0;
 	cmd->start_ns = rdp_now(lun);
 	cmd->seq = lun->next_seq++;
+	cmd->dir = RDP_DIR_NONE;
 	cmd->status = RDP_SAM_GOOD;
 	cmd->sense_len = 0;
 	cmd->resid = 0;
@@ -537,6 +560,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		p->lun = lun;
 		p->idx = i;
 		p->dev = g_strdup(spec->paths[i]);
+		p->rdev = rdp_char_dev_number(p->dev);
 		p->state = RDP_PATH_CHECKING;
 		p->alua_state = -1;
 		lun->paths[i] = p;

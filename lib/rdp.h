@@ -34,6 +34,7 @@ enum rdp_error_code {
 	RDP_ERROR_IDENTITY,  /* a path answers for another LUN, or cannot prove which */
 	RDP_ERROR_IO,	     /* a probe command failed */
 	RDP_ERROR_INVALID,   /* a request the backing LUN cannot serve */
+	RDP_ERROR_IN_USE,    /* a device already serves another LUN */
 };
 
 struct rdp_req;
@@ -298,6 +299,17 @@ int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_
 int rdp_lun_remove_path(struct rdp_lun *lun, const char *dev, const char *why);
 bool rdp_lun_reconfigure(struct rdp_lun *lun, const struct rdp_lun_spec *spec, GString *report,
 			 GError **err);
+
+/* A device serves one LUN only: two LUNs on one device would be two caches of the same blocks
+ * that know nothing of each other. find_device is the LUN's path on device dev, whatever name
+ * either was given by (a udev symlink and /dev/sgN are one device; names are compared when dev
+ * names no device), or NULL. check_unused refuses a spec one of whose devices is a path of one of
+ * luns (struct rdp_lun *), with an error naming the device, that LUN and what to do.
+ * drop_used takes such devices out of spec (with their priorities and weights), one sentence
+ * per device in report: a reload or a new device never moves a path from one LUN to another. */
+struct rdp_path *rdp_lun_find_device(const struct rdp_lun *lun, const char *dev);
+bool rdp_lun_spec_check_unused(const struct rdp_lun_spec *spec, GPtrArray *luns, GError **err);
+void rdp_lun_spec_drop_used(struct rdp_lun_spec *spec, GPtrArray *luns, GString *report);
 
 /* Commands held with no usable path fail after this long (keep it under the kernel's
  * cmd_time_out so the initiator gets our sense, not a timeout). */

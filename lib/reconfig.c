@@ -38,6 +38,7 @@ int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_
 	p->lun = lun;
 	p->idx = lun->npaths;
 	p->dev = g_strdup(dev);
+	p->rdev = rdp_char_dev_number(dev);
 	p->state = RDP_PATH_CHECKING;
 	p->alua_state = -1;
 

@@ -137,6 +137,35 @@ static void copy_out(struct rdp_req *req, const uint8_t *data, size_t len)
 	req->res.resid = (int32_t)(req->xfer_len - done);
 }
 
+/* A read fills 0xa5 for as many blocks as its CDB asks, at most the buffer, and reports the
+ * rest as residual, as a disk does; other data-in commands fill the whole buffer. */
+static void fill_read(const struct fake_dev *d, struct rdp_req *req)
+{
+	const uint8_t *c = req->cdb;
+	uint64_t want = req->xfer_len, done = 0;
+
+	switch (c[0]) {
+	case 0x08:
+		want = (uint64_t)(c[4] ? c[4] : 256) * d->block_size;
+		break;
+	case 0x28:
+		want = (uint64_t)rdp_get_be16(c + 7) * d->block_size;
+		break;
+	case 0xa8:
+		want = (uint64_t)rdp_get_be32(c + 6) * d->block_size;
+		break;
+	case 0x88:
+		want = (uint64_t)rdp_get_be32(c + 10) * d->block_size;
+		break;
+	}
+	for (unsigned int i = 0; i < req->iov_cnt && done < want; i++) {
+		size_t n = (size_t)MIN(req->iov[i].iov_len, want - done);
+		memset(req->iov[i].iov_base, 0xa5, n);
+		done += n;
+	}
+	req->res.resid = (int32_t)(req->xfer_len - done);
+}
+
 /* Answer one request as the device's mode says. */
 static void answer(struct fake_dev *d, struct rdp_req *req)
 {
@@ -208,8 +237,7 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 		break;
 	default:
 		if (req->dir == RDP_DIR_FROM_DEV)
-			for (unsigned int i = 0; i < req->iov_cnt; i++)
-				memset(req->iov[i].iov_base, 0xa5, req->iov[i].iov_len);
+			fill_read(d, req);
 		break;
 	}
 }

@@ -1,6 +1,8 @@
 /* Simulation tests of the engine: a LUN over fake paths with a fake clock. Failover, ordering
  * safety, the path checker, the no-path bound, front-end answers. */
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "be.h"
 
@@ -65,8 +67,12 @@ static void setup_two(struct fake_dev **a, struct fake_dev **b)
 {
 	fake_reset();
 	done_seq = 0;
-	*a = fake_dev_add("sg0", WWID);
-	*b = fake_dev_add("sg1", WWID);
+	struct fake_dev *sg0 = fake_dev_add("sg0", WWID);
+	struct fake_dev *sg1 = fake_dev_add("sg1", WWID);
+	if (a)
+		*a = sg0;
+	if (b)
+		*b = sg1;
 }
 
 static void test_round_robin(void)
@@ -458,6 +464,292 @@ static void test_frontend_answers(void)
 	rdp_lun_close(lun);
 }
 
+/* One CDB against one buffer: whether it reached a path, and the sense key/ASC it got. */
+struct xfer_case {
+	const char *what;
+	uint8_t cdb[32];
+	uint8_t cdb_len;
+	size_t buf_len;
+	bool passed; /* sent to a path; else refused with ILLEGAL REQUEST and asc */
+	uint8_t asc;
+};
+
+/* The data buffer the kernel hands over must fit what the CDB announces: a read may get a
+ * larger buffer, data sent must be exactly what the CDB says. Anything else is refused before
+ * it reaches a path (sg_raw -r 512 with READ(10) of 8 blocks reaches us just like that). */
+static void test_transfer_length(void)
+{
+	static const struct xfer_case cases[] = {
+	    {"READ(10) 8 blocks, 4 KiB", {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 4096, true, 0},
+	    {"READ(10) 8 blocks, 512 B", {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, false, 0x24},
+	    {"READ(10) 8 blocks, no buffer", {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 0, false, 0x24},
+	    {"READ(10) 1 block, 4 KiB", {0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 4096, true, 0},
+	    {"READ(10) 0 blocks, 512 B", {0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 10, 512, true, 0},
+	    {"READ(6) 0 = 256 blocks, 4 KiB", {0x08, 0, 0, 0, 0, 0}, 6, 4096, false, 0x24},
+	    {"READ(16) 2 blocks, 1 KiB", {0x88, [13] = 2}, 16, 1024, true, 0},
+	    {"READ(16) 2 blocks, 1 KiB - 1", {0x88, [13] = 2}, 16, 1023, false, 0x24},
+	    {"WRITE(10) 8 blocks, 4 KiB", {0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 4096, true, 0},
+	    {"WRITE(10) 8 blocks, 512 B", {0x2a, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, false, 0x24},
+	    {"WRITE(10) 1 block, 4 KiB", {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 4096, false, 0x24},
+	    {"WRITE(10) 1 block, no data", {0x2a, 0, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 0, false, 0x24},
+	    {"WRITE(12) 2 blocks, 1 KiB", {0xaa, [9] = 2}, 12, 1024, true, 0},
+	    {"WRITE AND VERIFY(16) 1 block, 1 KiB", {0x8e, [13] = 1}, 16, 1024, false, 0x24},
+	    {"COMPARE AND WRITE 1 block, 1 KiB", {0x89, [13] = 1}, 16, 1024, true, 0},
+	    {"COMPARE AND WRITE 1 block, 512 B", {0x89, [13] = 1}, 16, 512, false, 0x24},
+	    {"VERIFY(10) BYTCHK 0, no data", {0x2f, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 0, true, 0},
+	    {"VERIFY(10) BYTCHK 1", {0x2f, 0x02, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, false, 0x24},
+	    {"VERIFY(10) BYTCHK 3, 512 B", {0x2f, 0x06, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, true, 0},
+	    {"WRITE SAME(10) 8 blocks, 512 B", {0x41, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 512, true, 0},
+	    {"WRITE SAME(10) 8, 4 KiB", {0x41, 0, 0, 0, 0, 0, 0, 0, 8, 0}, 10, 4096, false, 0x24},
+	    {"WRITE SAME(16) NDOB, no data", {0x93, 0x01, [13] = 8}, 16, 0, true, 0},
+	    {"WRITE SAME(16) NDOB, 512 B", {0x93, 0x01, [13] = 8}, 16, 512, false, 0x24},
+	    {"READ(32) 1, 256", {0x7f, [7] = 0x18, [9] = 0x09, [31] = 1}, 32, 256, false, 0x24},
+	    {"READ(32) 1, 512", {0x7f, [7] = 0x18, [9] = 0x09, [31] = 1}, 32, 512, true, 0},
+	    /* the range check comes first: past the end is 21/00 whatever the buffer */
+	    {"READ(10) past end", {0x28, 0, 0, 0, 0x03, 0xe7, 0, 0, 8, 0}, 10, 512, false, 0x21},
+	};
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	g_autoptr(GError) err = NULL;
+	g_assert_true(rdp_lun_check_frontend(lun, 1000 * 512, 512, &err));
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const struct xfer_case *x = &cases[i];
+		unsigned int sent = a->submitted + b->submitted;
+		struct tcmd t;
+
+		g_test_message("%s", x->what);
+		memset(&t, 0, sizeof(t));
+		memcpy(t.c.cdb, x->cdb, sizeof(x->cdb));
+		t.c.cdb_len = x->cdb_len;
+		t.iov.iov_base = t.buf;
+		t.iov.iov_len = x->buf_len;
+		t.c.iov = &t.iov;
+		t.c.iov_cnt = x->buf_len ? 1 : 0;
+		t.c.xfer_len = x->buf_len;
+		t.c.done = tcmd_done;
+		rdp_lun_submit(lun, &t.c);
+		if (x->passed) {
+			g_assert_cmpuint(a->submitted + b->submitted, ==, sent + 1);
+			g_assert_cmpuint(fake_complete_all(), ==, 1);
+			g_assert_true(t.done);
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		} else {
+			g_assert_true(t.done);
+			g_assert_cmpuint(a->submitted + b->submitted, ==, sent);
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+			g_assert_cmpuint(t.c.sense[2], ==, 0x05);
+			g_assert_cmpuint(t.c.sense[12], ==, x->asc);
+			g_assert_cmpuint(t.c.sense[13], ==, 0x00);
+		}
+	}
+	/* refusals are the initiator's errors, not path failures */
+	g_assert_cmpuint(rdp_lun_stats(lun)->path_failures, ==, 0);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
+	rdp_lun_close(lun);
+}
+
+/* A device serves one LUN: a second LUN naming it, under its own name or another one (a
+ * symlink), is refused; a reload or a new device leaves it to the LUN that has it. */
+static void test_device_in_use(void)
+{
+	setup_two(NULL, NULL);
+	fake_dev_add("sg2", WWID);
+	/* a fake named like a real character device, so that a symlink to it is the same device */
+	fake_dev_add("/dev/null", WWID);
+	static const char *const paths[] = {"sg0", "/dev/null", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	g_autoptr(GPtrArray) luns = g_ptr_array_new();
+	g_ptr_array_add(luns, lun);
+	g_autoptr(GError) err = NULL;
+	g_autofree char *dir = g_dir_make_tmp("rdp-test-lun-XXXXXX", &err);
+	g_assert_no_error(err);
+	g_autofree char *alias = g_build_filename(dir, "alias", NULL);
+	g_assert_cmpint(symlink("/dev/null", alias), ==, 0);
+
+	g_assert_true(rdp_lun_find_device(lun, "sg0") == rdp_lun_path(lun, 0));
+	g_assert_true(rdp_lun_find_device(lun, alias) == rdp_lun_path(lun, 1));
+	g_assert_null(rdp_lun_find_device(lun, "sg1"));
+
+	/* free devices pass; no LUNs at all too */
+	const char *free_paths[] = {"sg1", "sg2", NULL};
+	struct rdp_lun_spec spec = {.name = "lun1", .paths = (char **)free_paths};
+	g_assert_true(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_true(rdp_lun_spec_check_unused(&spec, NULL, &err));
+	g_assert_no_error(err);
+
+	/* the same name */
+	const char *same[] = {"sg1", "sg0", NULL};
+	spec.paths = (char **)same;
+	g_assert_false(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_IN_USE);
+	g_assert_cmpstr(
+	    err->message, ==,
+	    "sg0 is already a path of LUN lun0; a device can serve one LUN only: delete "
+	    "backstore lun0 first, or give this LUN other devices");
+	g_clear_error(&err);
+
+	/* another name of the same device */
+	const char *other_name[] = {alias, NULL};
+	spec.paths = (char **)other_name;
+	g_assert_false(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_IN_USE);
+	g_autofree char *want =
+	    g_strdup_printf("%s is /dev/null, already a path of LUN lun0;", alias);
+	g_assert_true(g_str_has_prefix(err->message, want));
+	g_clear_error(&err);
+
+	/* reload and hotplug: the used devices leave the spec with their per-path values */
+	g_autoptr(rdp_lun_spec) next = g_new0(struct rdp_lun_spec, 1);
+	next->name = g_strdup("lun1");
+	const char *mixed[] = {"sg0", "sg1", alias, "sg2", NULL};
+	next->paths = g_strdupv((char **)mixed);
+	unsigned int prio[] = {1, 2, 3, 4}, weight[] = {5, 6, 7, 8};
+	next->priorities = g_memdup2(prio, sizeof(prio));
+	next->weights = g_memdup2(weight, sizeof(weight));
+	g_autoptr(GString) report = g_string_new(NULL);
+	rdp_lun_spec_drop_used(next, luns, report);
+	g_assert_cmpuint(g_strv_length(next->paths), ==, 2);
+	g_assert_cmpstr(next->paths[0], ==, "sg1");
+	g_assert_cmpstr(next->paths[1], ==, "sg2");
+	g_assert_cmpuint(next->priorities[0], ==, 2);
+	g_assert_cmpuint(next->priorities[1], ==, 4);
+	g_assert_cmpuint(next->weights[0], ==, 6);
+	g_assert_cmpuint(next->weights[1], ==, 8);
+	g_assert_nonnull(
+	    strstr(report->str, "lun lun1: sg0 not used: sg0 is already a path of LUN lun0"));
+	g_assert_nonnull(strstr(report->str, "is /dev/null, already a path of LUN lun0"));
+
+	/* a path being removed (its device went away) no longer holds its device */
+	g_assert_cmpint(rdp_lun_remove_path(lun, "sg0", "device removed"), ==, 0);
+	spec.paths = (char **)same;
+	g_assert_true(rdp_lun_spec_check_unused(&spec, luns, &err));
+	g_assert_no_error(err);
+
+	g_assert_cmpint(g_unlink(alias), ==, 0);
+	g_assert_cmpint(g_rmdir(dir), ==, 0);
+	rdp_lun_close(lun);
+}
+
+static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != v)
+			return false;
+	return true;
+}
+
+/* A data-in buffer lies in the kernel's data area, reused by every command; what an answer
+ * did not fill must not reach the initiator as some earlier command's data. The kernel cannot
+ * be told "0 bytes read", so the gateway clears it: for a read of 0 blocks, a short read, an
+ * emulated answer shorter than the buffer, and every error the gateway makes itself. */
+static void test_no_stale_data(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t;
+
+	/* READ(10) of 0 blocks with a 512-byte buffer: passed on, nothing read, all cleared */
+	tcmd_init(&t, 0x28, 0, 0);
+	t.iov.iov_len = 512;
+	t.c.iov_cnt = 1;
+	t.c.xfer_len = 512;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	g_assert_cmpint(t.c.resid, ==, 512);
+	g_assert_true(all_bytes(t.buf, 512, 0));
+
+	/* a 1-block read into 4 KiB: the block, then zeros */
+	tcmd_init(&t, 0x28, 0, 1);
+	t.iov.iov_len = 4096;
+	t.c.xfer_len = 4096;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_cmpint(t.c.resid, ==, 4096 - 512);
+	g_assert_true(all_bytes(t.buf, 512, 0xa5));
+	g_assert_true(all_bytes(t.buf + 512, 4096 - 512, 0));
+
+	/* the same over two iovecs, split inside the block */
+	struct iovec two[2] = {{t.buf, 300}, {t.buf + 300, 724}};
+	tcmd_init(&t, 0x28, 0, 1);
+	t.c.iov = two;
+	t.c.iov_cnt = 2;
+	t.c.xfer_len = 1024;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_true(all_bytes(t.buf, 512, 0xa5));
+	g_assert_true(all_bytes(t.buf + 512, 512, 0));
+	g_assert_true(all_bytes(t.buf + 1024, 64, 0x5a)); /* not ours: untouched */
+
+	/* refused by the gateway: the whole buffer, also for an opcode of unknown direction */
+	static const uint8_t refused[][10] = {
+	    {0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0},	     /* 8 blocks into 512 bytes */
+	    {0x28, 0, 0, 0, 0x03, 0xe7, 0, 0, 1, 0}, /* past the end (999 blocks) */
+	    {0xc5, 0, 0, 0, 0, 0, 0, 0, 1, 0},	     /* unknown opcode with data */
+	};
+	g_autoptr(GError) err = NULL;
+	g_assert_true(rdp_lun_check_frontend(lun, 999 * 512, 512, &err));
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		tcmd_init(&t, 0, 0, 1);
+		memcpy(t.c.cdb, refused[i], 10);
+		memset(t.buf, 0x5a, sizeof(t.buf));
+		rdp_lun_submit(lun, &t.c);
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+		g_assert_cmpint(t.c.resid, ==, 512);
+		g_assert_true(all_bytes(t.buf, 512, 0));
+	}
+
+	/* an emulated answer in a command struct last used for a write: still a read */
+	tcmd_init(&t, 0x2a, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_cmpint(t.c.dir, ==, RDP_DIR_TO_DEV);
+	t.done = false;
+	memset(t.c.cdb, 0, sizeof(t.c.cdb));
+	t.c.cdb[0] = 0x12;
+	t.c.cdb[3] = 0x01; /* allocation length 256 */
+	t.c.cdb_len = 6;
+	t.iov.iov_len = 256;
+	t.c.xfer_len = 256;
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpint(t.c.dir, ==, RDP_DIR_FROM_DEV);
+	g_assert_cmpint(t.c.resid, ==, 256 - 36);
+	g_assert_true(all_bytes(t.buf + 36, 256 - 36, 0));
+
+	/* no path: failed by the gateway, cleared */
+	a->mode = FAKE_NO_CONNECT;
+	b->mode = FAKE_NO_CONNECT;
+	tcmd_init(&t, 0x28, 0, 1);
+	memset(t.buf, 0x5a, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	while (fake_complete_all())
+		;
+	if (!t.done) {
+		/* held for a path: the bound fails it */
+		fake_now += 60ull * 1000000000;
+		rdp_lun_tick(lun);
+	}
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+	g_assert_true(all_bytes(t.buf, 512, 0));
+	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
+	rdp_lun_close(lun);
+}
+
 static void test_open_with_dead_path(void)
 {
 	struct fake_dev *a, *b;
@@ -502,6 +794,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/queue-full-waits", test_queue_full_waits);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
+	g_test_add_func("/lun/transfer-length", test_transfer_length);
+	g_test_add_func("/lun/device-in-use", test_device_in_use);
+	g_test_add_func("/lun/no-stale-data", test_no_stale_data);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
