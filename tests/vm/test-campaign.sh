@@ -55,10 +55,9 @@ errors_before=$(errors_returned)
 
 FAULT_LOG=$VMOUT/campaign-faults.log
 : >"$FAULT_LOG"
-now_ms() {
-	local up _
-	read -r up _ </proc/uptime
-	echo $((${up/./} * 10))
+now_ms() { # wall clock, as fio's own timestamps
+	local us=${EPOCHREALTIME/./}
+	echo $((us / 1000))
 }
 
 # --- the faults ---------------------------------------------------------------------------------
@@ -193,11 +192,12 @@ print(" ".join(p["dev"] + ":" + p["state"] for p in json.load(sys.stdin)["luns"]
 vm_log "campaign: seed $SEED, at least ${SECONDS_WANTED} s and $MIN_FAULTS faults"
 STOP_FILE=/tmp/campaign-stop
 t0=$(now_ms)
+echo "$t0" >"$VMOUT/campaign-t0"
 inject "$t0" 2>>"$VMOUT/campaign-injector.log" &
 injector=$!
 # The load runs in segments of at most 60 s, each a fresh fio that verifies what it wrote,
 # until both the time and the fault count are reached (a loaded machine injects fewer faults
-# per minute). "SEGMENT START_MS" lines let the figures put completions on the faults' clock.
+# per minute).
 rc=0
 seg=0
 : >"$VMOUT/campaign-segments"
@@ -210,7 +210,7 @@ while :; do
 	((run >= 20)) || run=20
 	((run <= 60)) || run=60
 	seg=$((seg + 1))
-	echo "$seg $(($(now_ms) - t0))" >>"$VMOUT/campaign-segments"
+	echo "$seg" >>"$VMOUT/campaign-segments"
 	rdp_fio "campaign-$seg" "$disk" --offset="$FIO_OFFSET" --size=96M --time_based \
 		--runtime="$run" --verify_backlog=64 --continue_on_error=io --eta=never \
 		--write_lat_log="$VMOUT/campaign-$seg" --log_avg_msec=0 \
@@ -225,16 +225,20 @@ campaign_s=$((($(now_ms) - t0) / 1000))
 # --- the figures --------------------------------------------------------------------------------
 # fio: I/O errors it saw (continue_on_error=io counts them), verify mismatches (fatal, so at most
 # the first), worst completion latency and the longest time with no completion at all; per fault
-# type, the worst latency of I/Os completing during the fault or within cmd_timeout + 1 s after.
-figures=$(python3 - "$VMOUT" "$FAULT_LOG" $(((CMD_TIMEOUT + 1) * 1000)) <<'PY'
+# type, the worst latency of the I/Os issued while such a fault was on.
+figures=$(python3 - "$VMOUT" "$FAULT_LOG" <<'PY'
 import collections, json, sys
-out, fault_log, after = sys.argv[1], sys.argv[2], int(sys.argv[3])
+out, fault_log = sys.argv[1], sys.argv[2]
 errors = mismatches = ios = wmb = rmb = 0
 done = []      # (completion ms on the campaign clock, latency ms)
 gap = 0
+t0 = int(open(f"{out}/campaign-t0").read())
 for line in open(f"{out}/campaign-segments"):
-    seg, start = line.split()
-    j = json.load(open(f"{out}/campaign-{seg}.json"))["jobs"][0]
+    seg = line.split()[0]
+    top = json.load(open(f"{out}/campaign-{seg}.json"))
+    j = top["jobs"][0]
+    # fio's latency log counts from the job's start: its end (wall clock) minus its runtime
+    start = top["timestamp_ms"] - j["job_runtime"] - t0
     e = j.get("total_err", 0)
     text = open(f"{out}/campaign-{seg}-fio.err", errors="replace").read()
     m = text.count("verify failed") + text.count("bad magic") + text.count("bad header")
@@ -247,16 +251,17 @@ for line in open(f"{out}/campaign-segments"):
     ios += j["write"]["total_ios"] + j["read"]["total_ios"]
     wmb += j["write"]["io_bytes"] / 1048576
     rmb += j["read"]["io_bytes"] / 1048576
-    seg_done = sorted((int(f.split(",")[0]) + int(start), int(f.split(",")[1]) / 1e6)
+    seg_done = sorted((int(f.split(",")[0]) + start, int(f.split(",")[1]) / 1e6)
                       for f in open(f"{out}/campaign-{seg}_clat.1.log"))
     gap = max([gap] + [b[0] - a[0] for a, b in zip(seg_done, seg_done[1:])])
     done += seg_done
 worst = max(l for _, l in done)
 per = collections.defaultdict(lambda: [0, 0.0])
+issued = sorted((t - l, l) for t, l in done)   # (issue ms, latency ms)
 for line in open(fault_log):
     start, end, kind = line.split()[:3]
-    start, end = int(start), int(end) + after
-    w = max((l for t, l in done if start <= t <= end), default=0.0)
+    start, end = int(start), int(end)
+    w = max((l for t, l in issued if start <= t <= end), default=0.0)
     per[kind][0] += 1
     per[kind][1] = max(per[kind][1], w)
 table = ",".join(f"{k}:{n}/{w:.0f}ms" for k, (n, w) in sorted(per.items()))
