@@ -24,11 +24,15 @@ struct rdp_path {
 	unsigned int prio;  /* higher is better */
 	unsigned int group; /* 0 = best */
 	int alua_state;		  /* enum rdp_alua_state, or -1 when not known */
+	bool alua_pref;		  /* its group is preferred (PREF bit of the RTPG answer) */
 	struct rdp_alua_port port; /* its target port group / relative port (VPD 0x83) */
 
 	/* admin and marginal holds: the checker does not bring the path back while set */
 	bool admin_failed;
 	bool removed; /* the device is gone or no longer configured: freed once idle */
+	/* added live (hotplug, reload) and its identity not proven yet: if the checker finds it
+	 * is another LUN's device, it is dropped from this LUN rather than kept failed */
+	bool joining;
 	uint64_t marginal_until_ns;
 	uint64_t err_window_start_ns;
 	unsigned int err_window_count;
@@ -39,6 +43,7 @@ struct rdp_path {
 	bool check_busy;
 	int check_stage;
 	unsigned int check_attempts;
+	bool check_identity_ok; /* this round's VPD 0x83 answer was the LUN's */
 	uint8_t check_cdb[16];
 	struct iovec check_iov;
 	uint8_t *check_buf;
@@ -144,8 +149,10 @@ void rdp_group_tick(struct rdp_lun *lun);
 void rdp_checker_tick(struct rdp_lun *lun);
 /* Something changed behind every path (ALUA states changed): check them all now. */
 void rdp_checker_check_all_soon(struct rdp_lun *lun);
-/* A path's check finished with this outcome (the checker's own completion). */
+/* Give a path its checker state; its first check comes after checker_interval. */
 void rdp_checker_init_path(struct rdp_path *p);
+/* Check p now (a new path): TUR, identity, ALUA, all asynchronous. */
+void rdp_checker_check_now(struct rdp_path *p);
 
 /* lun.c */
 void rdp_lun_run_waiting(struct rdp_lun *lun);

@@ -502,7 +502,8 @@ static void alua_probe(struct rdp_lun *lun, struct rdp_path *p);
 
 /* A path's priority decides its group: static from the configuration (spec_idx: its position in
  * spec->paths, -1 when it is not there), one per path for failover, all equal for multibus, and
- * for ALUA from the path's own REPORT TARGET PORT GROUPS. */
+ * for ALUA from the path's last REPORT TARGET PORT GROUPS answer (read at attach, and by the
+ * checker's ALUA stage, which also regroups when it changes). No I/O here: it runs on live LUNs. */
 void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 			     const struct rdp_lun_spec *spec, int spec_idx)
 {
@@ -517,9 +518,9 @@ void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 		p->prio = RDP_MAX_PATHS - p->idx;
 		break;
 	case RDP_GROUP_ALUA:
-		p->prio = 1;
-		if (p->bctx && p->state != RDP_PATH_FAILED)
-			alua_probe(lun, p);
+		p->prio = p->alua_state >= 0
+				  ? (unsigned int)rdp_alua_priority(p->alua_state, p->alua_pref)
+				  : 1;
 		break;
 	case RDP_GROUP_MULTIBUS:
 	case RDP_GROUP_AUTO:
@@ -613,6 +614,10 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		rdp_checker_init_path(lun->paths[i]);
 	for (unsigned int i = 0; i < lun->npaths; i++)
 		rdp_lun_assign_priority(lun, lun->paths[i], spec, (int)i);
+	if (lun->grouping == RDP_GROUP_ALUA)
+		for (unsigned int i = 0; i < lun->npaths; i++)
+			if (lun->paths[i]->bctx && lun->paths[i]->state != RDP_PATH_FAILED)
+				alua_probe(lun, lun->paths[i]);
 	rdp_group_assign(lun);
 	lun->st.path_failures = 0;
 	lun->st.path_recoveries = 0;
@@ -638,6 +643,7 @@ int rdp_lun_alua_update(struct rdp_path *p, const uint8_t *buf, size_t len)
 				 lun->name, p->dev, rdp_alua_state_name(g->state),
 				 g->pref ? ", preferred" : "", prio);
 	p->alua_state = (int)g->state;
+	p->alua_pref = g->pref;
 	if (lun->grouping == RDP_GROUP_ALUA && prio != p->prio) {
 		p->prio = prio;
 		rdp_group_assign(lun);

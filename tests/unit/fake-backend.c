@@ -264,6 +264,7 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 
 static int fake_exec_sync(void *ctx, struct rdp_req *req)
 {
+	((struct fake_dev *)ctx)->sync_calls++;
 	answer(ctx, req);
 	return 0;
 }

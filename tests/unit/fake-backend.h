@@ -25,6 +25,9 @@ struct fake_dev {
 	unsigned int submitted;
 	unsigned int pending;
 	unsigned int by_opcode[256]; /* asynchronous submissions per CDB opcode */
+	/* synchronous probes (exec_sync): each would block the event loop on a real device,
+	 * up to its timeout when the device hangs */
+	unsigned int sync_calls;
 	uint8_t alua;		     /* ALUA state of its port group: 0 AO, 1 ANO, 2 standby */
 	uint16_t tpg;		     /* its target port group (= relative port), from 1 */
 };
