@@ -96,6 +96,15 @@ struct rdp_lun {
 	uint64_t fe_blocks;	 /* front end: what the initiator may address */
 	uint32_t fe_block_size;
 	bool capacity_changed;	 /* a path reported 2A/09: read it again */
+	/* the re-read: one asynchronous READ CAPACITY at a time, on a usable path */
+	struct rdp_path *cap_path; /* where it is outstanding; NULL when none is */
+	unsigned int cap_next;	   /* the path to try first next time (rotates) */
+	unsigned int cap_failures; /* re-reads in a row that told nothing */
+	bool cap_rc10;		   /* READ CAPACITY(16) was refused: use (10) */
+	struct rdp_req cap_req;
+	uint8_t cap_cdb[16];
+	uint8_t cap_buf[32];
+	struct iovec cap_iov;
 	bool tpgs;		 /* the LUN reports ALUA */
 
 	struct rdp_page inq_std;

@@ -194,6 +194,10 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 		d->mode = FAKE_OK; /* a unit attention is reported once */
 		set_sense(req, 0x06, 0x29, 0x00);
 		return;
+	case FAKE_UA_CAPACITY:
+		d->mode = FAKE_OK;
+		set_sense(req, 0x06, 0x2a, 0x09);
+		return;
 	case FAKE_OK:
 		break;
 	}

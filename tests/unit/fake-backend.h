@@ -10,6 +10,7 @@ enum fake_mode {
 	FAKE_MEDIUM_ERROR, /* CHECK CONDITION 03/11/00 */
 	FAKE_BUSY,	   /* SCSI status BUSY */
 	FAKE_UA_RESET,	   /* CHECK CONDITION 06/29/00 */
+	FAKE_UA_CAPACITY,  /* CHECK CONDITION 06/2A/09 (capacity data has changed), once */
 	FAKE_OPEN_FAILS,   /* open() and submit() say ENXIO */
 	FAKE_STANDBY,	   /* CHECK CONDITION 02/04/0B (ALUA standby) to everything async */
 	FAKE_HANG,	   /* holds requests: only fake_timeout_dev() returns them (DID_TIME_OUT) */

@@ -750,6 +750,71 @@ static void test_reconfigure_to_alua(void)
 	rdp_lun_close(lun);
 }
 
+/* CAPACITY DATA HAS CHANGED: one asynchronous READ CAPACITY(16), here on a path that hangs; the
+ * other path's commands complete meanwhile, and the answer is applied when one comes. */
+static void test_capacity_reread_async(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	struct rdp_lun *lun = open_spec(&spec);
+	unsigned int sync_a = A->sync_calls, sync_b = B->sync_calls;
+
+	/* B says 2A/09 to a read; the read is retried, the re-read goes out on the next tick */
+	A->blocks = B->blocks = 1048576;
+	B->mode = FAKE_UA_CAPACITY;
+	struct tcmd first;
+	for (int i = 0; i < 2; i++) {
+		tcmd_read(&first);
+		rdp_lun_submit(lun, &first.c);
+		while (fake_complete_all())
+			;
+		if (!first.done)
+			break; /* B's: waits for its retry */
+	}
+	g_assert_false(first.done);
+	A->mode = FAKE_HANG;
+	fake_now += SEC / 5;
+	rdp_lun_tick(lun);
+	while (fake_complete_all())
+		;
+	g_assert_cmpuint(A->by_opcode[0x9e], ==, 1);
+	g_assert_cmpuint(A->pending, >=, 1);
+	g_assert_cmpuint(rdp_lun_capacity(lun).blocks, ==, 524288);
+	/* a second 2A/09 meanwhile does not send a second one; commands on B complete while A
+	 * holds the re-read (and the reads the selector gave it) */
+	static struct tcmd t[16];
+	unsigned int b = B->by_opcode[0x28];
+	B->mode = FAKE_UA_CAPACITY;
+	for (int i = 0; i < 16; i++) {
+		tcmd_read(&t[i]);
+		rdp_lun_submit(lun, &t[i].c);
+		fake_now += SEC / 5;
+		rdp_lun_tick(lun);
+		while (fake_complete_all())
+			;
+	}
+	g_assert_cmpuint(A->by_opcode[0x9e] + B->by_opcode[0x9e], ==, 1);
+	unsigned int done = first.done;
+	for (int i = 0; i < 16; i++)
+		done += t[i].done;
+	g_assert_cmpuint(done + A->pending - 1, ==, 17); /* every read not held by A is done */
+	g_assert_cmpuint(done, >=, 7);
+	g_assert_cmpuint(B->by_opcode[0x28], >, b);
+	g_assert_cmpuint(A->sync_calls, ==, sync_a);
+	g_assert_cmpuint(B->sync_calls, ==, sync_b);
+	/* sg returns A's commands (DID_TIME_OUT): A fails, the re-read goes to B and is applied */
+	fake_timeout_dev(A);
+	run_for(lun, SEC);
+	g_assert_cmpuint(B->by_opcode[0x9e], ==, 1);
+	g_assert_cmpuint(rdp_lun_capacity(lun).blocks, ==, 1048576);
+	g_assert_true(first.done);
+	for (int i = 0; i < 16; i++)
+		g_assert_true(t[i].done);
+	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
+	g_assert_cmpuint(A->sync_calls + B->sync_calls, ==, sync_a + sync_b);
+	rdp_lun_close(lun);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -775,6 +840,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/live-path-alua", test_live_path_alua);
 	g_test_add_func("/engine/reconfigure", test_reconfigure);
 	g_test_add_func("/engine/reconfigure-to-alua", test_reconfigure_to_alua);
+	g_test_add_func("/engine/capacity-reread-async", test_capacity_reread_async);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
