@@ -33,6 +33,9 @@ struct rdp_path {
 	/* added live (hotplug, reload) and its identity not proven yet: if the checker finds it
 	 * is another LUN's device, it is dropped from this LUN rather than kept failed */
 	bool joining;
+	/* attach: a probe of this path ended in a path error (a hung device's timeout among
+	 * them); it gets no further synchronous probe, so a hung path costs one timeout */
+	bool probe_dead;
 	uint64_t marginal_until_ns;
 	uint64_t err_window_start_ns;
 	unsigned int err_window_count;
@@ -168,7 +171,8 @@ void rdp_lun_run_waiting(struct rdp_lun *lun);
 void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec);
 void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 			     const struct rdp_lun_spec *spec, int spec_idx);
-/* Probe a path's identity (VPD 0x83) synchronously; fill = also fill the LUN's caches. */
+/* Probe a path's identity (VPD 0x83) synchronously, at attach only; fill = also fill the LUN's
+ * caches. */
 int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *wwid,
 		      GError **err);
 /* reconfig.c: free paths that were removed once nothing of theirs is in flight. */

@@ -349,6 +349,9 @@ void rdp_lun_tick(struct rdp_lun *lun)
 
 /* ---- attach ---- */
 
+/* The synchronous probes of attach (rdp_lun_open), the only SG_IO left on the event loop. Each
+ * waits at most min(cmd_timeout, 10 s); after a path error on a path (a timeout included) that
+ * path gets no more probes. docs/engine.md "Attach" gives the whole bound. */
 static int probe(struct rdp_lun *lun, struct rdp_path *p, const uint8_t *cdb, uint8_t cdb_len,
 		 uint8_t *buf, size_t len, size_t *got)
 {
@@ -363,18 +366,24 @@ static int probe(struct rdp_lun *lun, struct rdp_path *p, const uint8_t *cdb, ui
 	r.xfer_len = len;
 	r.timeout_ms = MIN(lun->cmd_timeout_ms, RDP_PROBE_TIMEOUT_MS);
 	memset(buf, 0, len);
+	if (p->probe_dead)
+		return -EIO;
 	/* a unit attention left from a reset or a path change is not an answer: ask again */
 	for (int attempt = 0; attempt < 4; attempt++) {
 		int rc = lun->env.backend->exec_sync(p->bctx, &r);
-		if (rc < 0)
+		if (rc < 0) {
+			p->probe_dead = true;
 			return rc;
+		}
 		struct rdp_classification c = rdp_classify_completion(&r.res, r.sense, r.res.sense_len);
 		if (c.verdict == RDP_V_COMPLETE) {
 			*got = len - (size_t)CLAMP(r.res.resid, 0, (int32_t)len);
 			return 0;
 		}
-		if (c.verdict == RDP_V_PATH_ERROR)
+		if (c.verdict == RDP_V_PATH_ERROR) {
+			p->probe_dead = true;
 			return -EIO;
+		}
 		if (c.verdict == RDP_V_TARGET_ERROR)
 			return -EOPNOTSUPP;
 	}

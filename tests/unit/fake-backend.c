@@ -268,7 +268,16 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 
 static int fake_exec_sync(void *ctx, struct rdp_req *req)
 {
-	((struct fake_dev *)ctx)->sync_calls++;
+	struct fake_dev *d = ctx;
+
+	if (++d->sync_calls > d->hang_after_sync && d->hang_after_sync) {
+		memset(&req->res, 0, sizeof(req->res));
+		req->res.host_status = 0x03; /* DID_TIME_OUT, after the whole timeout */
+		d->sync_timeouts++;
+		return 0;
+	}
+	if (d->mode == FAKE_HANG)
+		d->sync_timeouts++;
 	answer(ctx, req);
 	return 0;
 }

@@ -29,6 +29,8 @@ struct fake_dev {
 	/* synchronous probes (exec_sync): each would block the event loop on a real device,
 	 * up to its timeout when the device hangs */
 	unsigned int sync_calls;
+	unsigned int hang_after_sync; /* nonzero: synchronous probes after this many hang */
+	unsigned int sync_timeouts;   /* synchronous probes that hung until their timeout */
 	uint8_t alua;		     /* ALUA state of its port group: 0 AO, 1 ANO, 2 standby */
 	uint16_t tpg;		     /* its target port group (= relative port), from 1 */
 };

@@ -815,6 +815,24 @@ static void test_capacity_reread_async(void)
 	rdp_lun_close(lun);
 }
 
+/* Attach is still synchronous, but a path that hangs costs it one probe timeout: here the first
+ * path answers VPD 0x83 and the standard INQUIRY, then hangs; it gets no further probe, is kept
+ * failed, and the second path fills the LUN's caches. */
+static void test_attach_hang_bound(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	A->hang_after_sync = 2;
+	struct rdp_lun *lun = open_spec(&spec);
+
+	g_assert_cmpuint(A->sync_timeouts, ==, 1);
+	g_assert_cmpuint(A->sync_calls, ==, 3);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_FAILED);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(rdp_lun_capacity(lun).blocks, ==, 524288);
+	g_assert_cmpstr(rdp_lun_wwid(lun), ==, WWID);
+	rdp_lun_close(lun);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -841,6 +859,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/reconfigure", test_reconfigure);
 	g_test_add_func("/engine/reconfigure-to-alua", test_reconfigure_to_alua);
 	g_test_add_func("/engine/capacity-reread-async", test_capacity_reread_async);
+	g_test_add_func("/engine/attach-hang-bound", test_attach_hang_bound);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
