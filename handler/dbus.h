@@ -28,7 +28,7 @@ enum rdp_dbus_state {
 struct rdp_dbus_ops {
 	/* Is cfgstring (without the "rdp/" prefix) a LUN we can serve? On FALSE, set *reason to a
 	 * g_malloc'd sentence for the user (targetcli prints "cfgstring invalid: <reason>"); it is
-	 * g_free'd here. Runs in the main loop, so keep it quick. */
+	 * g_free'd here. Runs in the main loop: it must not block (no SCSI I/O). */
 	gboolean (*check)(void *ud, const char *cfgstring, char **reason);
 	/* Optional: every state change, with a human-readable reason. */
 	void (*state_changed)(void *ud, enum rdp_dbus_state state, const char *reason);

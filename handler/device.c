@@ -401,7 +401,9 @@ void rdp_dev_hotplug_add(struct rdp_dev *dev, const struct rdp_config *cfg, cons
 	if (rdp_lun_add_path(dev->lun, devnode, spec, &err) < 0)
 		g_warning("lun %s: new device %s not used: %s", dev->name, devnode, err->message);
 	else
-		g_message("lun %s: new path %s (hotplug)", dev->name, devnode);
+		g_message("lun %s: new path %s (hotplug): checking its identity before it carries "
+			  "I/O",
+			  dev->name, devnode);
 }
 
 void rdp_dev_hotplug_remove(struct rdp_dev *dev, const char *devnode)

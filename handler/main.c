@@ -173,28 +173,30 @@ static void adopt_existing(struct daemon *d)
 	}
 }
 
-/* ---- D-Bus: CheckConfig really opens the paths, so targetcli shows why a create fails ---- */
+/* ---- D-Bus: CheckConfig answers from the configuration and sysfs, so targetcli shows why a
+ * create fails. It sends no SCSI command: any bus user may call it, and a probe of a hung
+ * device would stop every LUN's I/O on this loop. The enable that follows probes the paths. */
 
 static gboolean check_config(void *ud, const char *cfgstring, char **reason)
 {
 	struct daemon *d = ud;
 	g_autoptr(GError) err = NULL;
-	static const struct rdp_env env = {.backend = &rdp_backend_sg};
+	g_autofree char *wwid = NULL;
 
 	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(d->cfg, cfgstring, &err);
 	g_autoptr(GPtrArray) luns = luns_except(d, NULL);
-	if (!spec || !rdp_lun_spec_check_unused(spec, luns, &err)) {
+	if (!spec || !rdp_lun_spec_check_unused(spec, luns, &err) ||
+	    !rdp_lun_spec_check_sysfs(spec, &wwid, &err)) {
 		*reason = g_strdup(err->message);
 		return FALSE;
 	}
-	struct rdp_lun *lun = rdp_lun_open(spec, &env, &err);
-	if (!lun) {
-		*reason = g_strdup(err->message);
-		return FALSE;
-	}
-	*reason = g_strdup_printf("WWID %s over %u paths", rdp_lun_wwid(lun),
-				  rdp_lun_path_count(lun));
-	rdp_lun_close(lun);
+	if (wwid)
+		*reason = g_strdup_printf("WWID %s over %u paths", wwid,
+					  g_strv_length(spec->paths));
+	else
+		*reason = g_strdup_printf("%u paths; sysfs knows no identity for them, it is read "
+					  "when the device is enabled",
+					  g_strv_length(spec->paths));
 	return TRUE;
 }
 

@@ -1,8 +1,9 @@
 /* The path checker: asynchronous TEST UNIT READY on every path, on the event loop. Healthy paths
  * are tested at checker_interval, backing off to max_checker_interval while they stay healthy
  * (multipathd's polling_interval/max_polling_interval); a path that just failed is tested again
- * within a second, then at checker_interval. A path only rejoins after TUR (and, with
- * checker=read, a READ of block 0) succeeds AND its VPD 0x83 identity is the LUN's again. */
+ * within a second, then at checker_interval. A path only joins or rejoins after TUR succeeds AND
+ * its VPD 0x83 identity is the LUN's (then, with checker=read, a READ of block 0; with ALUA, its
+ * RTPG answer). A path added live is proven the same way, at once. */
 #include <errno.h>
 #include <string.h>
 
@@ -11,11 +12,12 @@
 
 #include "lun-internal.h"
 
+/* The stages of one check, in this order; each but TUR runs only when it applies. */
 enum check_stage {
 	CHECK_TUR,
-	CHECK_READ,
-	CHECK_IDENTITY,
-	CHECK_ALUA, /* REPORT TARGET PORT GROUPS: the path's ALUA state and priority */
+	CHECK_IDENTITY, /* a path that is not active: proven before it is sent anything else */
+	CHECK_READ,	/* checker = read */
+	CHECK_ALUA,	/* grouping alua: REPORT TARGET PORT GROUPS, its ALUA state and priority */
 };
 
 #define CHECK_TIMEOUT_MS 10000
@@ -48,6 +50,7 @@ static void stage_start(struct rdp_path *p, enum check_stage stage)
 	memset(p->check_cdb, 0, sizeof(p->check_cdb));
 	switch (stage) {
 	case CHECK_TUR:
+		p->check_identity_ok = false;
 		r->cdb_len = 6;
 		r->dir = RDP_DIR_NONE;
 		r->xfer_len = 0;
@@ -129,6 +132,45 @@ static void path_usable_again(struct rdp_path *p, const char *why)
 		rdp_lun_run_waiting(lun);
 }
 
+static bool stage_applies(const struct rdp_path *p, enum check_stage s)
+{
+	const struct rdp_lun *lun = p->lun;
+
+	switch (s) {
+	case CHECK_TUR:
+		return false;
+	case CHECK_IDENTITY:
+		return p->state != RDP_PATH_ACTIVE && !p->check_identity_ok;
+	case CHECK_READ:
+		return lun->read_checker;
+	case CHECK_ALUA:
+		return lun->grouping == RDP_GROUP_ALUA;
+	}
+	return false;
+}
+
+/* Stage done went well: start the next one that applies, or end the check. A path that is not
+ * active ends it only with its identity proven in this round, even when it fell out of use
+ * after the round began. */
+static void check_next(struct rdp_path *p, enum check_stage done)
+{
+	for (int s = done + 1; s <= CHECK_ALUA; s++) {
+		if (stage_applies(p, (enum check_stage)s)) {
+			stage_start(p, (enum check_stage)s);
+			return;
+		}
+	}
+	if (p->state == RDP_PATH_ACTIVE)
+		check_healthy(p);
+	else if (!p->check_identity_ok)
+		stage_start(p, CHECK_IDENTITY);
+	else
+		path_usable_again(p, p->lun->grouping == RDP_GROUP_ALUA
+					     ? "answered the checker with the LUN's identity and a "
+					       "usable ALUA state"
+					     : "answered the checker with the LUN's identity");
+}
+
 static void check_alua_done(struct rdp_path *p, const struct rdp_req *req)
 {
 	size_t got = req->xfer_len - (size_t)CLAMP(req->res.resid, 0, (int32_t)req->xfer_len);
@@ -149,10 +191,7 @@ static void check_alua_done(struct rdp_path *p, const struct rdp_req *req)
 		/* AO, ANO, LBA dependent; or no answer we can read, which is no reason to stop */
 		break;
 	}
-	if (p->state == RDP_PATH_ACTIVE)
-		check_healthy(p);
-	else
-		path_usable_again(p, "answered the checker with the LUN's identity and a usable ALUA state");
+	check_next(p, CHECK_ALUA);
 }
 
 static void check_identity_done(struct rdp_path *p, const struct rdp_req *req)
@@ -163,6 +202,17 @@ static void check_identity_done(struct rdp_path *p, const struct rdp_req *req)
 
 	if (rdp_wwid_from_vpd83(p->check_buf, got, wwid, sizeof(wwid)) < 0 ||
 	    strcmp(wwid, lun->wwid) != 0) {
+		if (p->joining) {
+			/* never proven: a device of another LUN, not a path of this one that
+			 * changed. Keeping it would hold the device from the LUN it belongs to. */
+			g_autofree char *why = g_strdup_printf(
+				"new path's VPD 0x83 identity is %s, the LUN is %s: another LUN's "
+				"device, never used; dropped from this LUN",
+				wwid, lun->wwid);
+			rdp_path_set_state(p, RDP_PATH_FAILED, why);
+			p->removed = true; /* freed by the next tick */
+			return;
+		}
 		g_autofree char *why = g_strdup_printf(
 			"identity changed: VPD 0x83 says %s, the LUN is %s; not used", wwid,
 			lun->wwid);
@@ -173,11 +223,12 @@ static void check_identity_done(struct rdp_path *p, const struct rdp_req *req)
 		schedule(p, lun->checker_interval_ms);
 		return;
 	}
-	if (lun->grouping == RDP_GROUP_ALUA) {
-		stage_start(p, CHECK_ALUA);
-		return;
-	}
-	path_usable_again(p, "answered the checker with the LUN's identity");
+	p->joining = false;
+	p->check_identity_ok = true;
+	/* which target port this path goes through: its ALUA group */
+	if (rdp_alua_port_from_vpd83(p->check_buf, got, &p->port) < 0)
+		memset(&p->port, 0, sizeof(p->port));
+	check_next(p, CHECK_IDENTITY);
 }
 
 static void check_done(struct rdp_req *req)
@@ -199,29 +250,16 @@ static void check_done(struct rdp_req *req)
 		check_failed(p, req, c.reason);
 		return;
 	}
-	bool rejoining = p->state != RDP_PATH_ACTIVE;
-	bool alua = lun->grouping == RDP_GROUP_ALUA;
 	switch ((enum check_stage)p->check_stage) {
 	case CHECK_TUR:
 		/* a standby port stays standby until its ALUA state says otherwise */
-		if (rejoining && p->state != RDP_PATH_CHECKING && p->state != RDP_PATH_STANDBY)
+		if (p->state != RDP_PATH_ACTIVE && p->state != RDP_PATH_CHECKING &&
+		    p->state != RDP_PATH_STANDBY)
 			rdp_path_set_state(p, RDP_PATH_CHECKING, "answered TEST UNIT READY");
-		if (lun->read_checker)
-			stage_start(p, CHECK_READ);
-		else if (rejoining)
-			stage_start(p, CHECK_IDENTITY);
-		else if (alua)
-			stage_start(p, CHECK_ALUA);
-		else
-			check_healthy(p);
+		check_next(p, CHECK_TUR);
 		break;
 	case CHECK_READ:
-		if (rejoining)
-			stage_start(p, CHECK_IDENTITY);
-		else if (alua)
-			stage_start(p, CHECK_ALUA);
-		else
-			check_healthy(p);
+		check_next(p, CHECK_READ);
 		break;
 	case CHECK_IDENTITY:
 		check_identity_done(p, req);
@@ -272,6 +310,14 @@ static void check_submit(struct rdp_path *p)
 		return;
 	}
 	schedule(p, rc == -EBUSY ? 100 : lun->checker_interval_ms);
+}
+
+void rdp_checker_check_now(struct rdp_path *p)
+{
+	p->check_interval_ms = p->lun->checker_interval_ms;
+	p->next_check_ns = rdp_now(p->lun);
+	if (!p->check_busy && !p->admin_failed && !p->removed)
+		stage_start(p, CHECK_TUR);
 }
 
 void rdp_checker_check_all_soon(struct rdp_lun *lun)

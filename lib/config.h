@@ -67,7 +67,24 @@ bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err);
  * commands sent to it come back to the gateway itself. */
 const char *rdp_sysfs_local_export(const char *syspath);
 
+/* What sysfs says of a resolved spec's devices, without sending them a single command (the
+ * answer to D-Bus CheckConfig, which must not block the event loop on a hung device): each
+ * one's SCSI peripheral type must be one with blocks, and the identities the kernel read at scan
+ * time (device/wwid) must agree with each other and with spec->wwid. On success *wwid (may be
+ * NULL) gets the common identity, g_malloc'd, or NULL when sysfs knows none. The paths' own VPD
+ * 0x83 answers are still read at enable, and those decide. */
+bool rdp_lun_spec_check_sysfs(const struct rdp_lun_spec *spec, char **wwid, GError **err);
+
 /* ---- pure helpers of discover.c ---- */
+/* One device as sysfs describes it: wwid NULL when it has none, type -1 when unknown. */
+struct rdp_sysfs_facts {
+	const char *dev;
+	const char *wwid;
+	int type;
+};
+/* The decision of rdp_lun_spec_check_sysfs() over n devices' facts. */
+bool rdp_sysfs_facts_check(const struct rdp_sysfs_facts *f, unsigned int n, const char *want,
+			   char **wwid, GError **err);
 /* Does the sysfs "wwid" attribute value (maybe padded, newline-terminated, or NULL) denote
  * wwid? Hex designators (naa., eui.) compare case-insensitively, others exactly. */
 bool rdp_wwid_matches(const char *sysfs_value, const char *wwid);

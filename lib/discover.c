@@ -8,6 +8,8 @@
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <libudev.h>
 
 /* libudev types have no typedef names of their own, which g_autoptr() needs */
@@ -184,4 +186,94 @@ char **rdp_discover_wwid(const char *wwid, GError **err)
 	char **list = (char **)g_ptr_array_free(g_steal_pointer(&found), FALSE);
 	rdp_natural_sort(list);
 	return list;
+}
+
+/* ---- CheckConfig: the facts sysfs has, no SCSI command ---- */
+
+/* Peripheral device types whose LUNs are addressed in blocks with READ CAPACITY (SPC-4 table
+ * "peripheral device type"); the others (tape, printer, processor, changer, array controller,
+ * enclosure, ...) cannot back a block backstore. */
+static bool type_has_blocks(int type)
+{
+	return type < 0 || type == 0x00 || type == 0x04 || type == 0x05 || type == 0x07 ||
+	       type == 0x0e || type == 0x14;
+}
+
+bool rdp_sysfs_facts_check(const struct rdp_sysfs_facts *f, unsigned int n, const char *want,
+			   char **wwid, GError **err)
+{
+	const char *first_dev = NULL;
+	g_autofree char *first = NULL; /* stripped */
+
+	for (unsigned int i = 0; i < n; i++) {
+		if (!type_has_blocks(f[i].type)) {
+			g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE,
+				    "%s is a SCSI device of peripheral type 0x%02x, not a disk: it "
+				    "cannot back a LUN",
+				    f[i].dev, (unsigned int)f[i].type);
+			return false;
+		}
+		if (!f[i].wwid)
+			continue; /* its VPD 0x83 is read at enable */
+		g_autofree char *id = g_strstrip(g_strdup(f[i].wwid));
+		if (want && !rdp_wwid_matches(id, want)) {
+			g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE,
+				    "%s has identity %s (sysfs), not %s", f[i].dev, id, want);
+			return false;
+		}
+		if (!first) {
+			first = g_steal_pointer(&id);
+			first_dev = f[i].dev;
+		} else if (!rdp_wwid_matches(id, first)) {
+			g_set_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE,
+				    "%s has identity %s but %s has %s (sysfs): refusing paths to "
+				    "different LUNs",
+				    f[i].dev, id, first_dev, first);
+			return false;
+		}
+	}
+	if (wwid)
+		*wwid = g_steal_pointer(&first);
+	return true;
+}
+
+/* A sysfs attribute of the SCSI device behind an sg node, stripped; NULL when unreadable or
+ * empty (the kernel fails the read of wwid for a device without a VPD 0x83 designator). */
+static char *sg_attr(dev_t rdev, const char *name)
+{
+	g_autofree char *path =
+	    g_strdup_printf("/sys/dev/char/%u:%u/device/%s", major(rdev), minor(rdev), name);
+	g_autofree char *v = NULL;
+
+	if (!g_file_get_contents(path, &v, NULL, NULL))
+		return NULL;
+	g_strstrip(v);
+	return *v ? g_steal_pointer(&v) : NULL;
+}
+
+bool rdp_lun_spec_check_sysfs(const struct rdp_lun_spec *spec, char **wwid, GError **err)
+{
+	unsigned int n = spec->paths ? g_strv_length(spec->paths) : 0;
+	g_autofree struct rdp_sysfs_facts *f = g_new0(struct rdp_sysfs_facts, n + 1);
+	g_autoptr(GPtrArray) strs = g_ptr_array_new_with_free_func(g_free);
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct stat st;
+
+		f[i].dev = spec->paths[i];
+		f[i].type = -1;
+		/* resolution checked that each is an sg node and not one of our own exports */
+		if (stat(spec->paths[i], &st) < 0 || !S_ISCHR(st.st_mode))
+			continue;
+		char *w = sg_attr(st.st_rdev, "wwid");
+		g_autofree char *type = sg_attr(st.st_rdev, "type");
+		guint64 t;
+
+		if (w)
+			g_ptr_array_add(strs, w);
+		f[i].wwid = w;
+		if (type && g_ascii_string_to_unsigned(type, 10, 0, 0x1f, &t, NULL))
+			f[i].type = (int)t;
+	}
+	return rdp_sysfs_facts_check(f, n, spec->wwid, wwid, err);
 }

@@ -24,11 +24,18 @@ struct rdp_path {
 	unsigned int prio;  /* higher is better */
 	unsigned int group; /* 0 = best */
 	int alua_state;		  /* enum rdp_alua_state, or -1 when not known */
+	bool alua_pref;		  /* its group is preferred (PREF bit of the RTPG answer) */
 	struct rdp_alua_port port; /* its target port group / relative port (VPD 0x83) */
 
 	/* admin and marginal holds: the checker does not bring the path back while set */
 	bool admin_failed;
 	bool removed; /* the device is gone or no longer configured: freed once idle */
+	/* added live (hotplug, reload) and its identity not proven yet: if the checker finds it
+	 * is another LUN's device, it is dropped from this LUN rather than kept failed */
+	bool joining;
+	/* attach: a probe of this path ended in a path error (a hung device's timeout among
+	 * them); it gets no further synchronous probe, so a hung path costs one timeout */
+	bool probe_dead;
 	uint64_t marginal_until_ns;
 	uint64_t err_window_start_ns;
 	unsigned int err_window_count;
@@ -39,6 +46,7 @@ struct rdp_path {
 	bool check_busy;
 	int check_stage;
 	unsigned int check_attempts;
+	bool check_identity_ok; /* this round's VPD 0x83 answer was the LUN's */
 	uint8_t check_cdb[16];
 	struct iovec check_iov;
 	uint8_t *check_buf;
@@ -91,6 +99,15 @@ struct rdp_lun {
 	uint64_t fe_blocks;	 /* front end: what the initiator may address */
 	uint32_t fe_block_size;
 	bool capacity_changed;	 /* a path reported 2A/09: read it again */
+	/* the re-read: one asynchronous READ CAPACITY at a time, on a usable path */
+	struct rdp_path *cap_path; /* where it is outstanding; NULL when none is */
+	unsigned int cap_next;	   /* the path to try first next time (rotates) */
+	unsigned int cap_failures; /* re-reads in a row that told nothing */
+	bool cap_rc10;		   /* READ CAPACITY(16) was refused: use (10) */
+	struct rdp_req cap_req;
+	uint8_t cap_cdb[16];
+	uint8_t cap_buf[32];
+	struct iovec cap_iov;
 	bool tpgs;		 /* the LUN reports ALUA */
 
 	struct rdp_page inq_std;
@@ -144,15 +161,18 @@ void rdp_group_tick(struct rdp_lun *lun);
 void rdp_checker_tick(struct rdp_lun *lun);
 /* Something changed behind every path (ALUA states changed): check them all now. */
 void rdp_checker_check_all_soon(struct rdp_lun *lun);
-/* A path's check finished with this outcome (the checker's own completion). */
+/* Give a path its checker state; its first check comes after checker_interval. */
 void rdp_checker_init_path(struct rdp_path *p);
+/* Check p now (a new path): TUR, identity, ALUA, all asynchronous. */
+void rdp_checker_check_now(struct rdp_path *p);
 
 /* lun.c */
 void rdp_lun_run_waiting(struct rdp_lun *lun);
 void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec);
 void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 			     const struct rdp_lun_spec *spec, int spec_idx);
-/* Probe a path's identity (VPD 0x83) synchronously; fill = also fill the LUN's caches. */
+/* Probe a path's identity (VPD 0x83) synchronously, at attach only; fill = also fill the LUN's
+ * caches. */
 int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *wwid,
 		      GError **err);
 /* reconfig.c: free paths that were removed once nothing of theirs is in flight. */

@@ -349,6 +349,9 @@ void rdp_lun_tick(struct rdp_lun *lun)
 
 /* ---- attach ---- */
 
+/* The synchronous probes of attach (rdp_lun_open), the only SG_IO left on the event loop. Each
+ * waits at most min(cmd_timeout, 10 s); after a path error on a path (a timeout included) that
+ * path gets no more probes. docs/engine.md "Attach" gives the whole bound. */
 static int probe(struct rdp_lun *lun, struct rdp_path *p, const uint8_t *cdb, uint8_t cdb_len,
 		 uint8_t *buf, size_t len, size_t *got)
 {
@@ -363,18 +366,24 @@ static int probe(struct rdp_lun *lun, struct rdp_path *p, const uint8_t *cdb, ui
 	r.xfer_len = len;
 	r.timeout_ms = MIN(lun->cmd_timeout_ms, RDP_PROBE_TIMEOUT_MS);
 	memset(buf, 0, len);
+	if (p->probe_dead)
+		return -EIO;
 	/* a unit attention left from a reset or a path change is not an answer: ask again */
 	for (int attempt = 0; attempt < 4; attempt++) {
 		int rc = lun->env.backend->exec_sync(p->bctx, &r);
-		if (rc < 0)
+		if (rc < 0) {
+			p->probe_dead = true;
 			return rc;
+		}
 		struct rdp_classification c = rdp_classify_completion(&r.res, r.sense, r.res.sense_len);
 		if (c.verdict == RDP_V_COMPLETE) {
 			*got = len - (size_t)CLAMP(r.res.resid, 0, (int32_t)len);
 			return 0;
 		}
-		if (c.verdict == RDP_V_PATH_ERROR)
+		if (c.verdict == RDP_V_PATH_ERROR) {
+			p->probe_dead = true;
 			return -EIO;
+		}
 		if (c.verdict == RDP_V_TARGET_ERROR)
 			return -EOPNOTSUPP;
 	}
@@ -502,7 +511,8 @@ static void alua_probe(struct rdp_lun *lun, struct rdp_path *p);
 
 /* A path's priority decides its group: static from the configuration (spec_idx: its position in
  * spec->paths, -1 when it is not there), one per path for failover, all equal for multibus, and
- * for ALUA from the path's own REPORT TARGET PORT GROUPS. */
+ * for ALUA from the path's last REPORT TARGET PORT GROUPS answer (read at attach, and by the
+ * checker's ALUA stage, which also regroups when it changes). No I/O here: it runs on live LUNs. */
 void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 			     const struct rdp_lun_spec *spec, int spec_idx)
 {
@@ -517,9 +527,9 @@ void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 		p->prio = RDP_MAX_PATHS - p->idx;
 		break;
 	case RDP_GROUP_ALUA:
-		p->prio = 1;
-		if (p->bctx && p->state != RDP_PATH_FAILED)
-			alua_probe(lun, p);
+		p->prio = p->alua_state >= 0
+				  ? (unsigned int)rdp_alua_priority(p->alua_state, p->alua_pref)
+				  : 1;
 		break;
 	case RDP_GROUP_MULTIBUS:
 	case RDP_GROUP_AUTO:
@@ -613,6 +623,10 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		rdp_checker_init_path(lun->paths[i]);
 	for (unsigned int i = 0; i < lun->npaths; i++)
 		rdp_lun_assign_priority(lun, lun->paths[i], spec, (int)i);
+	if (lun->grouping == RDP_GROUP_ALUA)
+		for (unsigned int i = 0; i < lun->npaths; i++)
+			if (lun->paths[i]->bctx && lun->paths[i]->state != RDP_PATH_FAILED)
+				alua_probe(lun, lun->paths[i]);
 	rdp_group_assign(lun);
 	lun->st.path_failures = 0;
 	lun->st.path_recoveries = 0;
@@ -638,6 +652,7 @@ int rdp_lun_alua_update(struct rdp_path *p, const uint8_t *buf, size_t len)
 				 lun->name, p->dev, rdp_alua_state_name(g->state),
 				 g->pref ? ", preferred" : "", prio);
 	p->alua_state = (int)g->state;
+	p->alua_pref = g->pref;
 	if (lun->grouping == RDP_GROUP_ALUA && prio != p->prio) {
 		p->prio = prio;
 		rdp_group_assign(lun);
@@ -666,34 +681,107 @@ static void alua_probe(struct rdp_lun *lun, struct rdp_path *p)
 }
 
 /* A path said CAPACITY DATA HAS CHANGED. The backstore keeps the size it was created with (the
- * kernel's dev_size); what matters is that the backing LUN still holds it. */
-static void reread_capacity(struct rdp_lun *lun)
-{
-	uint8_t rc16[16] = {0x9e, 0x10}, buf[32];
-	size_t got = 0;
+ * kernel's dev_size); what matters is that the backing LUN still holds it. The re-read is one
+ * asynchronous READ CAPACITY on a usable path, counted in that path's in-flight commands (a
+ * removed path is freed only after it is back); its answer is applied when it completes. */
+#define RDP_CAPACITY_TRIES 8
 
-	lun->capacity_changed = false;
-	rdp_put_be32(sizeof(buf), rc16 + 10);
-	for (unsigned int i = 0; i < lun->npaths; i++) {
-		struct rdp_path *p = lun->paths[i];
-		if (!rdp_path_usable(p) || probe(lun, p, rc16, sizeof(rc16), buf, sizeof(buf), &got) < 0 ||
-		    got < 12)
-			continue;
-		struct rdp_capacity cap = {rdp_get_be64(buf) + 1, rdp_get_be32(buf + 8)};
-		if (cap.blocks == lun->cap.blocks && cap.block_size == lun->cap.block_size)
-			return;
-		g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "RDP_LUN", lun->name, "MESSAGE",
-				 "lun %s: backing capacity changed from %" G_GUINT64_FORMAT
-				 " to %" G_GUINT64_FORMAT " blocks of %u bytes; the backstore stays at "
-				 "%" G_GUINT64_FORMAT " blocks%s",
-				 lun->name, lun->cap.blocks, cap.blocks, cap.block_size, lun->fe_blocks,
-				 cap.blocks * cap.block_size < lun->fe_blocks * lun->fe_block_size
-					 ? ": THE BACKING LUN IS NOW SMALLER THAN THE BACKSTORE"
-					 : "");
-		lun->cap = cap;
+static void capacity_apply(struct rdp_lun *lun, struct rdp_capacity cap)
+{
+	if (cap.blocks == lun->cap.blocks && cap.block_size == lun->cap.block_size)
+		return;
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "RDP_LUN", lun->name, "MESSAGE",
+			 "lun %s: backing capacity changed from %" G_GUINT64_FORMAT
+			 " to %" G_GUINT64_FORMAT " blocks of %u bytes; the backstore stays at "
+			 "%" G_GUINT64_FORMAT " blocks%s",
+			 lun->name, lun->cap.blocks, cap.blocks, cap.block_size, lun->fe_blocks,
+			 cap.blocks * cap.block_size < lun->fe_blocks * lun->fe_block_size
+				 ? ": THE BACKING LUN IS NOW SMALLER THAN THE BACKSTORE"
+				 : "");
+	lun->cap = cap;
+}
+
+static void capacity_done(struct rdp_req *req)
+{
+	struct rdp_path *p = req->owner;
+	struct rdp_lun *lun = p->lun;
+	struct rdp_classification c = rdp_classify_completion(&req->res, req->sense, req->res.sense_len);
+	size_t got = req->xfer_len - (size_t)CLAMP(req->res.resid, 0, (int32_t)req->xfer_len);
+	const uint8_t *b = lun->cap_buf;
+
+	lun->cap_path = NULL;
+	p->st.inflight--;
+	if (c.verdict == RDP_V_COMPLETE && !lun->cap_rc10 && got >= 12) {
+		capacity_apply(lun, (struct rdp_capacity){rdp_get_be64(b) + 1, rdp_get_be32(b + 8)});
+		lun->cap_failures = 0;
 		return;
 	}
-	lun->capacity_changed = true; /* no path could tell: try again on the next tick */
+	if (c.verdict == RDP_V_COMPLETE && lun->cap_rc10 && got >= 8 &&
+	    rdp_get_be32(b) != UINT32_MAX) {
+		capacity_apply(lun,
+			       (struct rdp_capacity){(uint64_t)rdp_get_be32(b) + 1, rdp_get_be32(b + 4)});
+		lun->cap_failures = 0;
+		return;
+	}
+	if (c.verdict == RDP_V_TARGET_ERROR && !lun->cap_rc10)
+		lun->cap_rc10 = true; /* the LUN does not know (16) */
+	/* no answer from here (a unit attention, a path error, a short answer): another try on
+	 * the next tick, on the next usable path; the path's own state is the checker's business */
+	if (++lun->cap_failures < RDP_CAPACITY_TRIES) {
+		lun->capacity_changed = true;
+		return;
+	}
+	lun->cap_failures = 0;
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "RDP_LUN", lun->name, "MESSAGE",
+			 "lun %s: the backing LUN reported a capacity change, but %d READ CAPACITY "
+			 "tries told nothing (last: %s); keeping %" G_GUINT64_FORMAT " blocks",
+			 lun->name, RDP_CAPACITY_TRIES, c.reason, lun->cap.blocks);
+}
+
+static void reread_capacity(struct rdp_lun *lun)
+{
+	struct rdp_req *r = &lun->cap_req;
+
+	if (lun->cap_path)
+		return; /* one outstanding at a time; a 2A/09 meanwhile is answered by it */
+	memset(r, 0, sizeof(*r));
+	memset(lun->cap_cdb, 0, sizeof(lun->cap_cdb));
+	if (lun->cap_rc10) {
+		lun->cap_cdb[0] = 0x25;
+		r->cdb_len = 10;
+		r->xfer_len = 8;
+	} else {
+		lun->cap_cdb[0] = 0x9e;
+		lun->cap_cdb[1] = 0x10;
+		rdp_put_be32(sizeof(lun->cap_buf), lun->cap_cdb + 10);
+		r->cdb_len = 16;
+		r->xfer_len = sizeof(lun->cap_buf);
+	}
+	memset(lun->cap_buf, 0, sizeof(lun->cap_buf));
+	lun->cap_iov.iov_base = lun->cap_buf;
+	lun->cap_iov.iov_len = r->xfer_len;
+	r->cdb = lun->cap_cdb;
+	r->dir = RDP_DIR_FROM_DEV;
+	r->iov = &lun->cap_iov;
+	r->iov_cnt = 1;
+	r->timeout_ms = MIN(lun->cmd_timeout_ms, RDP_PROBE_TIMEOUT_MS);
+	r->complete = capacity_done;
+	for (unsigned int k = 0; k < lun->npaths; k++) {
+		unsigned int i = (lun->cap_next + k) % lun->npaths;
+		struct rdp_path *p = lun->paths[i];
+
+		if (!rdp_path_usable(p))
+			continue;
+		r->owner = p;
+		if (lun->env.backend->submit(p->bctx, r) < 0)
+			continue;
+		p->st.inflight++;
+		lun->cap_path = p;
+		lun->cap_next = (i + 1) % lun->npaths;
+		lun->capacity_changed = false;
+		return;
+	}
+	/* no usable path took it: capacity_changed stays set, the next tick tries again */
 }
 
 bool rdp_lun_check_frontend(struct rdp_lun *lun, uint64_t dev_size, uint32_t block_size,

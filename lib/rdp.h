@@ -289,8 +289,12 @@ unsigned int rdp_path_priority(const struct rdp_path *p);
 /* Why the path is in its state (the last transition's reason). */
 const char *rdp_path_reason(const struct rdp_path *p);
 
-/* Live changes (hotplug, reload). add_path proves the device's identity like at attach (it must
- * be the LUN's) before it carries I/O; spec gives its priority/weight (may be NULL). remove_path
+/* Live changes (hotplug, reload), none of which sends a SCSI command synchronously. add_path
+ * opens the device and adds it in state `checking`; the asynchronous checker starts at once and
+ * makes it `active` only after TUR, its VPD 0x83 identity (the LUN's) and, with ALUA, its RTPG
+ * answer (which gives its priority). One whose identity is another LUN's is dropped again. It
+ * fails only when the device cannot be opened or the LUN is full. spec gives its
+ * priority/weight (may be NULL). remove_path
  * fails the path at once and frees it when its commands have come back. reconfigure applies a
  * new spec: policies swapped, paths added and removed; a change that cannot be made live (the
  * LUN's identity) is refused whole with the old settings kept. report gets one line per change. */

@@ -1,5 +1,5 @@
-/* Changing a live LUN: paths that appear (hotplug, reload) are proven like at attach before they
- * carry I/O; paths that go away are failed at once and freed only when nothing of theirs is in
+/* Changing a live LUN: paths that appear (hotplug, reload) join as `checking` and are proven by
+ * the asynchronous checker (TUR, VPD 0x83 identity, ALUA) before they carry I/O; paths that go away are failed at once and freed only when nothing of theirs is in
  * flight; policies (selector, timeouts, checker, groups) are swapped between two commands. The
  * LUN's identity never changes: a reload that asks for that is refused whole. */
 #include <errno.h>
@@ -34,43 +34,37 @@ int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_
 			    lun->name, dev, RDP_MAX_PATHS);
 		return -ENOSPC;
 	}
+	void *bctx = NULL;
+	int rc = lun->env.backend->open(dev, &bctx);
+	if (rc < 0) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_IO, "lun %s: %s: %s", lun->name, dev,
+			    g_strerror(-rc));
+		return rc;
+	}
+	/* No SCSI command here: this runs on the loop that carries every LUN's I/O, and a new
+	 * device may hang. The checker proves it asynchronously; until then it is `checking`
+	 * and carries nothing. */
 	struct rdp_path *p = g_new0(struct rdp_path, 1);
 	p->lun = lun;
 	p->idx = lun->npaths;
 	p->dev = g_strdup(dev);
 	p->rdev = rdp_char_dev_number(dev);
+	p->bctx = bctx;
 	p->state = RDP_PATH_CHECKING;
+	p->last_reason = g_strdup("new path: identity being checked");
 	p->alua_state = -1;
-
-	int rc = lun->env.backend->open(dev, &p->bctx);
-	char wwid[RDP_WWID_MAX];
-	g_autoptr(GError) perr = NULL;
-	if (rc < 0) {
-		g_set_error(err, RDP_ERROR, RDP_ERROR_IO, "lun %s: %s: %s", lun->name, dev,
-			    g_strerror(-rc));
-	} else if ((rc = rdp_path_identify(lun, p, false, wwid, &perr)) < 0) {
-		g_set_error(err, RDP_ERROR, RDP_ERROR_IO, "lun %s: %s", lun->name, perr->message);
-	} else if (strcmp(wwid, lun->wwid) != 0) {
-		g_set_error(err, RDP_ERROR, RDP_ERROR_IDENTITY,
-			    "lun %s: %s has identity %s, the LUN is %s: not used", lun->name, dev,
-			    wwid, lun->wwid);
-		rc = -EXDEV;
-	}
-	if (rc < 0) {
-		if (p->bctx)
-			lun->env.backend->close(p->bctx);
-		g_free(p->dev);
-		g_free(p);
-		return rc;
-	}
+	p->joining = true;
 	lun->paths = g_renew(struct rdp_path *, lun->paths, lun->npaths + 1);
 	lun->paths[lun->npaths++] = p;
 	rdp_checker_init_path(p);
-	rdp_path_set_state(p, RDP_PATH_ACTIVE, "new path, identity checked");
 	rdp_lun_assign_priority(lun, p, spec, spec_index(spec, dev));
 	rdp_group_assign(lun);
-	if (lun->waiting.head)
-		rdp_lun_run_waiting(lun);
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", lun->name, "RDP_PATH", dev,
+			 "RDP_PATH_STATE", "checking", "MESSAGE",
+			 "lun %s: path %s added, checking: TEST UNIT READY, VPD 0x83 identity%s "
+			 "before it carries I/O",
+			 lun->name, dev, lun->grouping == RDP_GROUP_ALUA ? ", ALUA state" : "");
+	rdp_checker_check_now(p);
 	return 0;
 }
 
@@ -139,7 +133,7 @@ bool rdp_lun_reconfigure(struct rdp_lun *lun, const struct rdp_lun_spec *spec, G
 	if (lun->grouping != old_grouping)
 		g_string_append_printf(report, "lun %s: grouping changed; ", lun->name);
 
-	/* paths no longer configured go; new ones come, after the identity check */
+	/* paths no longer configured go; new ones come, checked before they carry I/O */
 	for (unsigned int i = 0; i < lun->npaths; i++) {
 		struct rdp_path *p = lun->paths[i];
 		if (!p->removed && spec_index(spec, p->dev) < 0) {
@@ -155,13 +149,18 @@ bool rdp_lun_reconfigure(struct rdp_lun *lun, const struct rdp_lun_spec *spec, G
 		if (rdp_lun_add_path(lun, spec->paths[i], spec, &perr) < 0)
 			g_string_append_printf(report, "%s; ", perr->message);
 		else
-			g_string_append_printf(report, "lun %s: path %s added; ", lun->name,
-					       spec->paths[i]);
+			g_string_append_printf(report,
+					       "lun %s: path %s added, checking its identity before it "
+					       "carries I/O; ",
+					       lun->name, spec->paths[i]);
 	}
 	for (unsigned int i = 0; i < lun->npaths; i++)
 		if (!lun->paths[i]->removed)
 			rdp_lun_assign_priority(lun, lun->paths[i], spec,
 						spec_index(spec, lun->paths[i]->dev));
 	rdp_group_assign(lun);
+	/* newly ALUA: priorities come from each path's RTPG, read by the checker's next round */
+	if (lun->grouping == RDP_GROUP_ALUA && old_grouping != RDP_GROUP_ALUA)
+		rdp_checker_check_all_soon(lun);
 	return true;
 }

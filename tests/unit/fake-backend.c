@@ -194,6 +194,10 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 		d->mode = FAKE_OK; /* a unit attention is reported once */
 		set_sense(req, 0x06, 0x29, 0x00);
 		return;
+	case FAKE_UA_CAPACITY:
+		d->mode = FAKE_OK;
+		set_sense(req, 0x06, 0x2a, 0x09);
+		return;
 	case FAKE_OK:
 		break;
 	}
@@ -264,6 +268,16 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 
 static int fake_exec_sync(void *ctx, struct rdp_req *req)
 {
+	struct fake_dev *d = ctx;
+
+	if (++d->sync_calls > d->hang_after_sync && d->hang_after_sync) {
+		memset(&req->res, 0, sizeof(req->res));
+		req->res.host_status = 0x03; /* DID_TIME_OUT, after the whole timeout */
+		d->sync_timeouts++;
+		return 0;
+	}
+	if (d->mode == FAKE_HANG)
+		d->sync_timeouts++;
 	answer(ctx, req);
 	return 0;
 }

@@ -10,6 +10,7 @@ enum fake_mode {
 	FAKE_MEDIUM_ERROR, /* CHECK CONDITION 03/11/00 */
 	FAKE_BUSY,	   /* SCSI status BUSY */
 	FAKE_UA_RESET,	   /* CHECK CONDITION 06/29/00 */
+	FAKE_UA_CAPACITY,  /* CHECK CONDITION 06/2A/09 (capacity data has changed), once */
 	FAKE_OPEN_FAILS,   /* open() and submit() say ENXIO */
 	FAKE_STANDBY,	   /* CHECK CONDITION 02/04/0B (ALUA standby) to everything async */
 	FAKE_HANG,	   /* holds requests: only fake_timeout_dev() returns them (DID_TIME_OUT) */
@@ -25,6 +26,11 @@ struct fake_dev {
 	unsigned int submitted;
 	unsigned int pending;
 	unsigned int by_opcode[256]; /* asynchronous submissions per CDB opcode */
+	/* synchronous probes (exec_sync): each would block the event loop on a real device,
+	 * up to its timeout when the device hangs */
+	unsigned int sync_calls;
+	unsigned int hang_after_sync; /* nonzero: synchronous probes after this many hang */
+	unsigned int sync_timeouts;   /* synchronous probes that hung until their timeout */
 	uint8_t alua;		     /* ALUA state of its port group: 0 AO, 1 ANO, 2 standby */
 	uint16_t tpg;		     /* its target port group (= relative port), from 1 */
 };

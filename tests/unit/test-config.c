@@ -1472,6 +1472,58 @@ static void test_defaults_match_table(struct fixture *f, gconstpointer data G_GN
 	}
 }
 
+/* CheckConfig's decision from sysfs facts: no SCSI command, same refusals as the probes. */
+static void test_sysfs_facts(void)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *wwid = NULL;
+	struct rdp_sysfs_facts two[] = {
+		{"/dev/sg0", "naa.33333330000007d0\n", 0},
+		{"/dev/sg1", "NAA.33333330000007D0", 0},
+	};
+
+	g_assert_true(rdp_sysfs_facts_check(two, 2, NULL, &wwid, &err));
+	g_assert_no_error(err);
+	g_assert_cmpstr(wwid, ==, "naa.33333330000007d0");
+	g_clear_pointer(&wwid, g_free);
+	g_assert_true(rdp_sysfs_facts_check(two, 2, "naa.33333330000007d0", &wwid, &err));
+	g_clear_pointer(&wwid, g_free);
+
+	/* the spec names another identity */
+	g_assert_false(rdp_sysfs_facts_check(two, 2, "naa.6000000000000001", &wwid, &err));
+	g_assert_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE);
+	g_assert_nonnull(strstr(err->message, "/dev/sg0 has identity naa.33333330000007d0"));
+	g_clear_error(&err);
+
+	/* two LUNs */
+	two[1].wwid = "naa.6000000000000001";
+	g_assert_false(rdp_sysfs_facts_check(two, 2, NULL, &wwid, &err));
+	g_assert_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE);
+	g_assert_nonnull(strstr(err->message, "/dev/sg1 has identity naa.6000000000000001 but "
+					      "/dev/sg0 has"));
+	g_clear_error(&err);
+
+	/* a device sysfs knows no identity for is left to the probes at enable */
+	two[1].wwid = NULL;
+	g_assert_true(rdp_sysfs_facts_check(two, 2, NULL, &wwid, &err));
+	g_assert_cmpstr(wwid, ==, "naa.33333330000007d0");
+	g_clear_pointer(&wwid, g_free);
+	two[0].wwid = NULL;
+	g_assert_true(rdp_sysfs_facts_check(two, 2, NULL, &wwid, &err));
+	g_assert_null(wwid);
+
+	/* an enclosure or a tape cannot back a LUN; disks, zoned disks, optical can */
+	two[1].type = 0x0d;
+	g_assert_false(rdp_sysfs_facts_check(two, 2, NULL, NULL, &err));
+	g_assert_error(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_DEVICE);
+	g_assert_nonnull(strstr(err->message, "/dev/sg1 is a SCSI device of peripheral type 0x0d"));
+	g_clear_error(&err);
+	two[1].type = 0x14;
+	g_assert_true(rdp_sysfs_facts_check(two, 2, NULL, NULL, &err));
+	two[1].type = -1;
+	g_assert_true(rdp_sysfs_facts_check(two, 2, NULL, NULL, &err));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1515,6 +1567,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/discover/natural-cmp", test_natural_cmp);
 	g_test_add_func("/discover/natural-sort", test_natural_sort);
 	g_test_add_func("/discover/absent", test_discover_absent);
+	g_test_add_func("/discover/sysfs-facts", test_sysfs_facts);
 	g_test_add_func("/config/example", test_example_config);
 	g_test_add_func("/config/docs-keys", test_docs_keys);
 	return g_test_run();

@@ -514,27 +514,39 @@ static void test_flapping_path(void)
 	rdp_lun_close(lun);
 }
 
+/* The path of lun on device dev, or NULL. */
+static struct rdp_path *path_of(struct rdp_lun *lun, const char *dev)
+{
+	for (unsigned int i = 0; i < rdp_lun_path_count(lun); i++)
+		if (!strcmp(rdp_path_dev(rdp_lun_path(lun, i)), dev))
+			return rdp_lun_path(lun, i);
+	return NULL;
+}
+
 static void test_live_paths(void)
 {
 	struct rdp_lun_spec spec = base_spec();
 	spec.grouping = RDP_GROUP_MULTIBUS;
 	struct rdp_lun *lun = open_spec(&spec);
 	struct fake_dev *c = fake_dev_add("sg2", WWID);
-	struct fake_dev *other = fake_dev_add("sg3", "naa.6000000000000003");
 	g_autoptr(GError) err = NULL;
 
-	/* a new path with the LUN's identity joins and carries I/O */
+	/* a new path with the LUN's identity joins as checking, is proven by the asynchronous
+	 * checker at once (no synchronous probe), then carries I/O */
 	g_assert_cmpint(rdp_lun_add_path(lun, "sg2", NULL, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 3);
+	struct rdp_path *p2 = path_of(lun, "sg2");
+	g_assert_cmpint(rdp_path_state(p2), ==, RDP_PATH_CHECKING);
+	g_assert_cmpuint(c->by_opcode[0x00], ==, 1); /* its TUR went out now, not in 5 s */
+	while (fake_complete_all())
+		;
+	g_assert_cmpint(rdp_path_state(p2), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(c->by_opcode[0x12], ==, 1); /* VPD 0x83 */
+	g_assert_cmpuint(c->sync_calls, ==, 0);
 	for (int i = 0; i < 6; i++)
 		one_read(lun);
 	g_assert_cmpuint(c->by_opcode[0x28], ==, 2);
-	/* one of another LUN never does */
-	g_assert_cmpint(rdp_lun_add_path(lun, "sg3", NULL, &err), <, 0);
-	g_assert_error(err, RDP_ERROR, RDP_ERROR_IDENTITY);
-	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 3);
-	g_assert_cmpuint(other->by_opcode[0x28], ==, 0);
 
 	/* removing a path with a command on it: failed now, freed when the command is back */
 	struct tcmd t;
@@ -552,6 +564,116 @@ static void test_live_paths(void)
 	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
 	for (unsigned int i = 0; i < rdp_lun_path_count(lun); i++)
 		g_assert_cmpstr(rdp_path_dev(rdp_lun_path(lun, i)), !=, holder->name);
+	rdp_lun_close(lun);
+}
+
+/* A device of another LUN added live: proven wrong by the checker, never sent anything but the
+ * check, dropped from the LUN (so that it stays free for the LUN it belongs to). */
+static void test_live_path_other_lun(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	spec.read_checker = true; /* the READ comes after the identity, so never on this one */
+	struct rdp_lun *lun = open_spec(&spec);
+	struct fake_dev *other = fake_dev_add("sg3", "naa.6000000000000003");
+	g_autoptr(GError) err = NULL;
+
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg3", NULL, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(rdp_path_state(path_of(lun, "sg3")), ==, RDP_PATH_CHECKING);
+	for (int i = 0; i < 8; i++)
+		one_read(lun); /* completes the checks too */
+	g_assert_nonnull(path_of(lun, "sg3"));
+	g_assert_cmpint(rdp_path_state(path_of(lun, "sg3")), ==, RDP_PATH_FAILED);
+	g_assert_nonnull(strstr(rdp_path_reason(path_of(lun, "sg3")), "naa.6000000000000003"));
+	g_assert_nonnull(strstr(rdp_path_reason(path_of(lun, "sg3")), WWID));
+	rdp_lun_tick(lun);
+	g_assert_null(path_of(lun, "sg3"));
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
+	g_assert_cmpuint(other->by_opcode[0x28], ==, 0);
+	g_assert_cmpuint(other->submitted, ==, 2); /* TUR, INQUIRY VPD 0x83: nothing else */
+	g_assert_cmpuint(other->sync_calls, ==, 0);
+	/* it may be added again (a later hotplug or reload): checked again */
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg3", NULL, &err), ==, 0);
+	run_for(lun, SEC);
+	g_assert_null(path_of(lun, "sg3"));
+	rdp_lun_close(lun);
+}
+
+/* A new path that hangs: the add returns at once and the loop goes on carrying the other
+ * paths' commands; the hung checker command times out (as sg would), the path stays failed and
+ * joins when it heals, after the checker proved it. */
+static void test_live_path_hangs(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	struct rdp_lun *lun = open_spec(&spec);
+	struct fake_dev *c = fake_dev_add("sg2", WWID);
+	g_autoptr(GError) err = NULL;
+
+	c->mode = FAKE_HANG;
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg2", NULL, &err), ==, 0);
+	g_assert_cmpuint(c->sync_calls, ==, 0);
+	g_assert_cmpuint(c->pending, ==, 1); /* its TUR, held */
+	struct rdp_path *p2 = path_of(lun, "sg2");
+	unsigned int a = A->by_opcode[0x28], b = B->by_opcode[0x28];
+	for (int i = 0; i < 20; i++) {
+		struct tcmd t;
+		tcmd_read(&t);
+		rdp_lun_submit(lun, &t.c);
+		fake_now += SEC / 10;
+		rdp_lun_tick(lun);
+		while (fake_complete_all())
+			;
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	}
+	g_assert_cmpuint(A->by_opcode[0x28] + B->by_opcode[0x28] - a - b, ==, 20);
+	g_assert_cmpuint(c->by_opcode[0x28], ==, 0);
+	g_assert_cmpint(rdp_path_state(p2), ==, RDP_PATH_CHECKING);
+	g_assert_cmpuint(fake_timeout_dev(c), ==, 1);
+	g_assert_cmpint(rdp_path_state(p2), ==, RDP_PATH_FAILED);
+	c->mode = FAKE_OK;
+	run_for(lun, 6 * SEC);
+	g_assert_cmpint(rdp_path_state(p2), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(c->sync_calls, ==, 0);
+	rdp_lun_close(lun);
+}
+
+/* ALUA: a new path's priority comes from its own RTPG answer, read by the checker's ALUA stage
+ * before it becomes active; a standby one joins as standby. */
+static void test_live_path_alua(void)
+{
+	struct rdp_lun_spec spec = base_spec(); /* grouping auto: alua */
+	B->alua = 1;
+	struct rdp_lun *lun = open_spec(&spec);
+	struct fake_dev *c = fake_dev_add("sg2", WWID), *d = fake_dev_add("sg3", WWID);
+	g_autoptr(GError) err = NULL;
+
+	c->alua = 1; /* active/non-optimized: B's group */
+	d->alua = 2; /* standby */
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg2", NULL, &err), ==, 0);
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg3", NULL, &err), ==, 0);
+	struct rdp_path *p2 = path_of(lun, "sg2"), *p3 = path_of(lun, "sg3");
+	while (fake_complete_all())
+		;
+	g_assert_cmpuint(c->by_opcode[0xa3], ==, 1);
+	g_assert_cmpuint(c->sync_calls + d->sync_calls, ==, 0);
+	g_assert_cmpint(rdp_path_state(p2), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(rdp_path_priority(p2), ==, 10);
+	g_assert_cmpuint(rdp_path_group(p2), ==, rdp_path_group(rdp_lun_path(lun, 1)));
+	g_assert_cmpint(rdp_path_state(p3), ==, RDP_PATH_STANDBY);
+	g_assert_cmpuint(rdp_path_priority(p3), ==, 1);
+	/* I/O stays on the optimized path A */
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == A);
+	/* A fails: the non-optimized group (B and the new C) takes over, never the standby D */
+	A->mode = FAKE_NO_CONNECT;
+	unsigned int cr = c->by_opcode[0x28];
+	for (int i = 0; i < 8; i++)
+		one_read(lun);
+	g_assert_cmpuint(c->by_opcode[0x28], >, cr);
+	g_assert_cmpuint(d->by_opcode[0x28], ==, 0);
 	rdp_lun_close(lun);
 }
 
@@ -575,7 +697,11 @@ static void test_reconfigure(void)
 	g_assert_no_error(err);
 	g_test_message("%s", report->str);
 	g_assert_nonnull(strstr(report->str, "path sg0 removed"));
-	g_assert_nonnull(strstr(report->str, "path sg2 added"));
+	g_assert_nonnull(strstr(report->str, "path sg2 added, checking its identity"));
+	g_assert_cmpint(rdp_path_state(path_of(lun, "sg2")), ==, RDP_PATH_CHECKING);
+	while (fake_complete_all())
+		; /* its check */
+	g_assert_cmpint(rdp_path_state(path_of(lun, "sg2")), ==, RDP_PATH_ACTIVE);
 	rdp_lun_tick(lun);
 	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
 	unsigned int before = B->by_opcode[0x28];
@@ -588,6 +714,122 @@ static void test_reconfigure(void)
 	g_assert_false(rdp_lun_reconfigure(lun, &next, report, &err));
 	g_assert_error(err, RDP_ERROR, RDP_ERROR_IDENTITY);
 	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
+	rdp_lun_close(lun);
+}
+
+/* A reload that makes grouping alua: no synchronous RTPG; the checker's next round reads each
+ * path's state and the groups follow. */
+static void test_reconfigure_to_alua(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	B->alua = 1;
+	struct rdp_lun *lun = open_spec(&spec);
+	g_autoptr(GString) report = g_string_new(NULL);
+	g_autoptr(GError) err = NULL;
+	unsigned int sync_a = A->sync_calls, sync_b = B->sync_calls;
+
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 1);
+	struct rdp_lun_spec next = spec;
+	next.grouping = RDP_GROUP_AUTO; /* the fake reports TPGS */
+	g_assert_true(rdp_lun_reconfigure(lun, &next, report, &err));
+	g_assert_nonnull(strstr(report->str, "grouping changed"));
+	g_assert_cmpuint(A->sync_calls, ==, sync_a);
+	g_assert_cmpuint(B->sync_calls, ==, sync_b);
+	run_for(lun, SEC / 5);
+	g_assert_cmpuint(A->by_opcode[0xa3], ==, 1);
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 2);
+	g_assert_cmpuint(rdp_path_priority(rdp_lun_path(lun, 0)), ==, 50);
+	g_assert_cmpuint(rdp_path_priority(rdp_lun_path(lun, 1)), ==, 10);
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == A);
+	/* reloading the same settings again keeps the priorities, still without a probe */
+	g_assert_true(rdp_lun_reconfigure(lun, &next, report, &err));
+	g_assert_cmpuint(rdp_path_priority(rdp_lun_path(lun, 1)), ==, 10);
+	g_assert_cmpuint(A->sync_calls + B->sync_calls, ==, sync_a + sync_b);
+	rdp_lun_close(lun);
+}
+
+/* CAPACITY DATA HAS CHANGED: one asynchronous READ CAPACITY(16), here on a path that hangs; the
+ * other path's commands complete meanwhile, and the answer is applied when one comes. */
+static void test_capacity_reread_async(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	spec.grouping = RDP_GROUP_MULTIBUS;
+	struct rdp_lun *lun = open_spec(&spec);
+	unsigned int sync_a = A->sync_calls, sync_b = B->sync_calls;
+
+	/* B says 2A/09 to a read; the read is retried, the re-read goes out on the next tick */
+	A->blocks = B->blocks = 1048576;
+	B->mode = FAKE_UA_CAPACITY;
+	struct tcmd first;
+	for (int i = 0; i < 2; i++) {
+		tcmd_read(&first);
+		rdp_lun_submit(lun, &first.c);
+		while (fake_complete_all())
+			;
+		if (!first.done)
+			break; /* B's: waits for its retry */
+	}
+	g_assert_false(first.done);
+	A->mode = FAKE_HANG;
+	fake_now += SEC / 5;
+	rdp_lun_tick(lun);
+	while (fake_complete_all())
+		;
+	g_assert_cmpuint(A->by_opcode[0x9e], ==, 1);
+	g_assert_cmpuint(A->pending, >=, 1);
+	g_assert_cmpuint(rdp_lun_capacity(lun).blocks, ==, 524288);
+	/* a second 2A/09 meanwhile does not send a second one; commands on B complete while A
+	 * holds the re-read (and the reads the selector gave it) */
+	static struct tcmd t[16];
+	unsigned int b = B->by_opcode[0x28];
+	B->mode = FAKE_UA_CAPACITY;
+	for (int i = 0; i < 16; i++) {
+		tcmd_read(&t[i]);
+		rdp_lun_submit(lun, &t[i].c);
+		fake_now += SEC / 5;
+		rdp_lun_tick(lun);
+		while (fake_complete_all())
+			;
+	}
+	g_assert_cmpuint(A->by_opcode[0x9e] + B->by_opcode[0x9e], ==, 1);
+	unsigned int done = first.done;
+	for (int i = 0; i < 16; i++)
+		done += t[i].done;
+	g_assert_cmpuint(done + A->pending - 1, ==, 17); /* every read not held by A is done */
+	g_assert_cmpuint(done, >=, 7);
+	g_assert_cmpuint(B->by_opcode[0x28], >, b);
+	g_assert_cmpuint(A->sync_calls, ==, sync_a);
+	g_assert_cmpuint(B->sync_calls, ==, sync_b);
+	/* sg returns A's commands (DID_TIME_OUT): A fails, the re-read goes to B and is applied */
+	fake_timeout_dev(A);
+	run_for(lun, SEC);
+	g_assert_cmpuint(B->by_opcode[0x9e], ==, 1);
+	g_assert_cmpuint(rdp_lun_capacity(lun).blocks, ==, 1048576);
+	g_assert_true(first.done);
+	for (int i = 0; i < 16; i++)
+		g_assert_true(t[i].done);
+	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
+	g_assert_cmpuint(A->sync_calls + B->sync_calls, ==, sync_a + sync_b);
+	rdp_lun_close(lun);
+}
+
+/* Attach is still synchronous, but a path that hangs costs it one probe timeout: here the first
+ * path answers VPD 0x83 and the standard INQUIRY, then hangs; it gets no further probe, is kept
+ * failed, and the second path fills the LUN's caches. */
+static void test_attach_hang_bound(void)
+{
+	struct rdp_lun_spec spec = base_spec();
+	A->hang_after_sync = 2;
+	struct rdp_lun *lun = open_spec(&spec);
+
+	g_assert_cmpuint(A->sync_timeouts, ==, 1);
+	g_assert_cmpuint(A->sync_calls, ==, 3);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_FAILED);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(rdp_lun_capacity(lun).blocks, ==, 524288);
+	g_assert_cmpstr(rdp_lun_wwid(lun), ==, WWID);
 	rdp_lun_close(lun);
 }
 
@@ -611,7 +853,13 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/hung-path", test_hung_path);
 	g_test_add_func("/engine/flapping-path", test_flapping_path);
 	g_test_add_func("/engine/live-paths", test_live_paths);
+	g_test_add_func("/engine/live-path-other-lun", test_live_path_other_lun);
+	g_test_add_func("/engine/live-path-hangs", test_live_path_hangs);
+	g_test_add_func("/engine/live-path-alua", test_live_path_alua);
 	g_test_add_func("/engine/reconfigure", test_reconfigure);
+	g_test_add_func("/engine/reconfigure-to-alua", test_reconfigure_to_alua);
+	g_test_add_func("/engine/capacity-reread-async", test_capacity_reread_async);
+	g_test_add_func("/engine/attach-hang-bound", test_attach_hang_bound);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
