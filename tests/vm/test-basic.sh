@@ -1,13 +1,25 @@
 #!/bin/bash
 # Gateway core, end to end: targetcli creates user:rdp over two scsi_debug paths, a tcm_loop LUN
-# carries a verifying fio job; bad creates (unknown WWID, size beyond the LUN) fail with a clear
-# reason while the first LUN keeps serving.
+# carries a verifying fio job; bad creates (size beyond the LUN, then an unknown WWID while lun0
+# serves) fail with a clear reason and lun0 keeps serving.
 set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
 vm_scsi_debug_paths 2
 rdp_start
+
+# a backstore larger than the backing LUN (256 MiB): the daemon refuses the device. Before lun0
+# exists: once lun0 serves these devices, a second backstore on them is refused earlier, by
+# CheckConfig (a device serves one LUN; tests/vm/test-hostile.sh checks that).
+out=$(targetcli /backstores/user:rdp create name=big size=512M cfgstring=wwid=$WWID 2>&1 || true)
+vm_log "oversize create said: $out"
+grep -q "refusing tcm-user/.*/big/rdp/.*larger than the backing LUN" "$RDP_LOG" ||
+	vm_fail "daemon did not log why it refused the oversize backstore"
+for e in /sys/kernel/config/target/core/user_*/big/enable; do
+	[[ ! -e $e || $(<"$e") != 1 ]] || vm_fail "oversize backstore got enabled"
+done
+targetcli /backstores/user:rdp delete big >/dev/null 2>&1 || true
 
 rdp_export lun0 "wwid=$WWID"
 disk=$(rdp_loop_disk)
@@ -34,14 +46,6 @@ if compgen -G "/sys/kernel/config/target/core/user_*/bad1" >/dev/null; then
 	vm_fail "bad1 backstore exists after a refused create"
 fi
 
-# a backstore larger than the backing LUN (256 MiB): the daemon refuses the device
-out=$(targetcli /backstores/user:rdp create name=big size=512M cfgstring=wwid=$WWID 2>&1 || true)
-vm_log "oversize create said: $out"
-grep -q "refusing tcm-user/.*/big/rdp/.*larger than the backing LUN" "$RDP_LOG" ||
-	vm_fail "daemon did not log why it refused the oversize backstore"
-for e in /sys/kernel/config/target/core/user_*/big/enable; do
-	[[ ! -e $e || $(<"$e") != 1 ]] || vm_fail "oversize backstore got enabled"
-done
 
 # the daemon still serves lun0
 kill -0 "$RDP_PID" || vm_fail "daemon died"
