@@ -336,6 +336,7 @@ int main(int argc, char **argv)
 	}
 	d.devs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	d.loop = g_main_loop_new(NULL, FALSE);
+	rdp_loop_clock_attach(NULL);
 	g_unix_signal_add(SIGTERM, on_signal, &d);
 	g_unix_signal_add(SIGINT, on_signal, &d);
 	g_unix_signal_add(SIGUSR1, on_usr1, &d);
@@ -392,6 +393,7 @@ int main(int argc, char **argv)
 		rdp_dbus_stop(d.dbus);
 	g_clear_object(&d.bus);
 	g_hash_table_unref(d.devs);
+	rdp_loop_clock_detach();
 	g_main_loop_unref(d.loop);
 	rdp_config_free(d.cfg);
 	return 0;
