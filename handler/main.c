@@ -158,6 +158,22 @@ static void adopt_existing(struct daemon *d)
 	}
 }
 
+/* sg moves data straight between the device and the TCMU data area only when its module
+ * parameter allows it; else every command's data is copied once more. A kernel-wide setting is
+ * the administrator's to change (docs/operations.md), so it is reported, not set. */
+static void log_sg_direct_io(void)
+{
+	g_autofree char *v = NULL;
+	if (!g_file_get_contents("/sys/module/sg/parameters/allow_dio", &v, NULL, NULL))
+		return;
+	if (g_strstrip(v)[0] == '0')
+		g_message("sg direct I/O is off (/sys/module/sg/parameters/allow_dio is 0): each "
+			  "command's data is copied once more in the kernel; 'options sg allow_dio=1' "
+			  "turns it on");
+	else
+		g_message("sg direct I/O is on");
+}
+
 /* ---- D-Bus: CheckConfig really opens the paths, so targetcli shows why a create fails ---- */
 
 static gboolean check_config(void *ud, const char *cfgstring, char **reason)
@@ -377,6 +393,7 @@ int main(int argc, char **argv)
 		g_warning("%s", err->message);
 		g_clear_error(&err);
 	}
+	log_sg_direct_io();
 	g_message("tcmu-rdpd %s ready (config %s)", RDP_VERSION, d.config_file);
 	g_main_loop_run(d.loop);
 

@@ -51,6 +51,12 @@ static void sg_fill_hdr(sg_io_hdr_t *h, struct rdp_req *req)
 		h->dxfer_len = req->xfer_len;
 		if (req->iov_cnt == 1) {
 			h->dxferp = req->iov[0].iov_base;
+			/* The device moves the data straight to or from the TCMU data area, no copy
+			 * through a buffer of the sg driver. sg honours it only when its module
+			 * parameter allow_dio is 1 (and never for an iovec list); else it copies. The
+			 * buffer stays the kernel's until the ring entry completes, which is after
+			 * sg returned the request: the pages cannot be reused under the device. */
+			h->flags = SG_FLAG_DIRECT_IO;
 		} else {
 			/* struct iovec and sg_iovec_t have the same layout */
 			h->iovec_count = req->iov_cnt;
@@ -129,7 +135,7 @@ static int sg_open(const char *dev, void **ctx)
 			return -ENOTTY;
 		}
 		p->f[i].fd = fd;
-		p->f[i].source = g_unix_fd_add(fd, G_IO_IN, sg_readable, &p->f[i]);
+		p->f[i].source = rdp_loop_fd_add(fd, sg_readable, &p->f[i]);
 	}
 	*ctx = p;
 	return 0;
@@ -155,8 +161,11 @@ static int sg_submit(void *ctx, struct rdp_req *req)
 	struct sg_path *p = ctx;
 	struct sg_fd *best = NULL;
 
-	for (int i = 0; i < SG_FDS_PER_PATH; i++)
-		if (p->f[i].inflight < SG_QUEUE_PER_FD && (!best || p->f[i].inflight < best->inflight))
+	/* The first file with room, not the least loaded: completions gather on few files, so one
+	 * wake-up drains several with one read each, and the read that finds nothing (EAGAIN) is
+	 * paid per wake-up instead of per command. */
+	for (int i = 0; i < SG_FDS_PER_PATH && !best; i++)
+		if (p->f[i].inflight < SG_QUEUE_PER_FD)
 			best = &p->f[i];
 	if (!best)
 		return -EBUSY;
