@@ -333,7 +333,7 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 		return NULL;
 	}
 	dev->uio_source = rdp_loop_fd_add(dev->fd, dev_uio_readable, dev);
-	dev->tick_source = g_timeout_add(DEV_TICK_MS, dev_tick, dev);
+	dev->tick_source = rdp_loop_tick_add(DEV_TICK_MS, dev_tick, dev);
 	/* commands may have arrived before we mapped the ring */
 	dev_run_ring(dev);
 	dev_schedule_kick(dev);

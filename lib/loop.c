@@ -5,7 +5,13 @@
  *   clocksource has no vDSO (HPET, as in a TCG guest) every reading is a system call and an
  *   emulated device access. A reading taken after poll() returned is what "now" means for
  *   everything that poll() reported, so statistics lose nothing that was measurable.
- * - fd watches that do not wake the loop they run in: see rdp_loop_fd_add(). */
+ * - fd watches that do not wake the loop they run in: see rdp_loop_fd_add();
+ * - a periodic tick on a timerfd: a GLib timeout makes every iteration read the clock twice
+ *   (prepare and check), whether or not it is due; a timerfd is one more fd in poll(). */
+#include <errno.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 #include <glib-unix.h>
 
 #include "rdp.h"
@@ -79,6 +85,57 @@ guint rdp_loop_fd_add(int fd, GUnixFDSourceFunc fn, gpointer data)
 	GSource *s = g_unix_fd_source_new(fd, G_IO_IN);
 	g_source_set_can_recurse(s, TRUE);
 	g_source_set_callback(s, (GSourceFunc)(void (*)(void))fn, data, NULL);
+	guint id = g_source_attach(s, NULL);
+	g_source_unref(s);
+	return id;
+}
+
+struct tick_source {
+	GSource s;
+	int fd;
+};
+
+static gboolean tick_dispatch(GSource *s, GSourceFunc cb, gpointer data)
+{
+	struct tick_source *t = (struct tick_source *)s;
+	uint64_t expirations;
+
+	/* ticks missed while the loop was busy are not made up for: the callback looks at the clock */
+	if (read(t->fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		g_warning("tick timerfd: %s", g_strerror(errno));
+	return cb ? cb(data) : G_SOURCE_REMOVE;
+}
+
+static void tick_finalize(GSource *s)
+{
+	close(((struct tick_source *)s)->fd);
+}
+
+static GSourceFuncs tick_funcs = {
+	.dispatch = tick_dispatch,
+	.finalize = tick_finalize,
+};
+
+guint rdp_loop_tick_add(unsigned int ms, GSourceFunc fn, gpointer data)
+{
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (fd < 0) {
+		g_warning("timerfd_create: %s; using a GLib timeout", g_strerror(errno));
+		return g_timeout_add(ms, fn, data);
+	}
+	struct timespec every = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	struct itimerspec its = {.it_interval = every, .it_value = every};
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		g_warning("timerfd_settime: %s; using a GLib timeout", g_strerror(errno));
+		close(fd);
+		return g_timeout_add(ms, fn, data);
+	}
+	GSource *s = g_source_new(&tick_funcs, sizeof(struct tick_source));
+	((struct tick_source *)s)->fd = fd;
+	g_source_set_name(s, "rdp-tick");
+	g_source_add_unix_fd(s, fd, G_IO_IN);
+	g_source_set_can_recurse(s, TRUE);
+	g_source_set_callback(s, fn, data, NULL);
 	guint id = g_source_attach(s, NULL);
 	g_source_unref(s);
 	return id;

@@ -236,6 +236,9 @@ uint64_t rdp_loop_clock_ns(void);
  * wakeups of the loop per dispatch that GLib's blocking of a dispatching source costs. The
  * callback must not iterate the main loop. Remove with g_source_remove(). */
 guint rdp_loop_fd_add(int fd, GUnixFDSourceFunc fn, gpointer data);
+/* g_timeout_add(ms, ...) on a timerfd, so iterations that it is not due in read no clock; same
+ * recursion rule. Remove with g_source_remove() (closes the timerfd). */
+guint rdp_loop_tick_add(unsigned int ms, GSourceFunc fn, gpointer data);
 
 struct rdp_capacity {
 	uint64_t blocks;

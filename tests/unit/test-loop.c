@@ -113,6 +113,32 @@ static void test_fd_watch(void)
 	close(p[1]);
 }
 
+static gboolean count_ticks(gpointer data)
+{
+	int *n = data;
+	return ++*n < 3 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void test_tick(void)
+{
+	int n = 0;
+	guint id = rdp_loop_tick_add(5, count_ticks, &n);
+	g_assert_cmpuint(id, >, 0);
+	g_assert_true(g_source_get_can_recurse(g_main_context_find_source_by_id(NULL, id)));
+	while (n < 3)
+		g_main_context_iteration(NULL, TRUE);
+	/* it removed itself on the third call */
+	g_assert_null(g_main_context_find_source_by_id(NULL, id));
+	g_assert_cmpint(n, ==, 3);
+
+	/* removed from outside, before it fired */
+	n = 0;
+	id = rdp_loop_tick_add(1000, count_ticks, &n);
+	g_source_remove(id);
+	g_assert_false(g_main_context_iteration(NULL, FALSE));
+	g_assert_cmpint(n, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -120,5 +146,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/loop-clock/one-reading-per-iteration", test_one_reading_per_iteration);
 	g_test_add_func("/loop-clock/detached", test_detached_reads_every_time);
 	g_test_add_func("/loop/fd-watch", test_fd_watch);
+	g_test_add_func("/loop/tick", test_tick);
 	return g_test_run();
 }
