@@ -25,8 +25,16 @@ struct sg_fd {
 
 struct sg_path {
 	char *dev;
+	bool direct; /* sg's allow_dio was on when the path was opened */
 	struct sg_fd f[SG_FDS_PER_PATH];
 };
+
+static bool sg_direct_io_allowed(void)
+{
+	g_autofree char *v = NULL;
+	return g_file_get_contents("/sys/module/sg/parameters/allow_dio", &v, NULL, NULL) &&
+	       g_strstrip(v)[0] == '1';
+}
 
 static void sg_fill_hdr(sg_io_hdr_t *h, struct rdp_req *req)
 {
@@ -113,6 +121,7 @@ static int sg_open(const char *dev, void **ctx)
 
 	struct sg_path *p = g_new0(struct sg_path, 1);
 	p->dev = g_strdup(dev);
+	p->direct = sg_direct_io_allowed();
 	for (int i = 0; i < SG_FDS_PER_PATH; i++)
 		p->f[i].fd = -1;
 	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
@@ -161,12 +170,22 @@ static int sg_submit(void *ctx, struct rdp_req *req)
 	struct sg_path *p = ctx;
 	struct sg_fd *best = NULL;
 
-	/* The first file with room, not the least loaded: completions gather on few files, so one
+	/* With direct I/O, the first file with room: completions gather on few files, so one
 	 * wake-up drains several with one read each, and the read that finds nothing (EAGAIN) is
-	 * paid per wake-up instead of per command. */
-	for (int i = 0; i < SG_FDS_PER_PATH && !best; i++)
-		if (p->f[i].inflight < SG_QUEUE_PER_FD)
-			best = &p->f[i];
+	 * paid per wake-up instead of per command. Without it, the least loaded: each file has one
+	 * reserve buffer that sg uses for one request at a time, and every other request allocates,
+	 * zeroes and frees its own pages; spreading requests keeps the reserve buffers busy. */
+	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
+		struct sg_fd *f = &p->f[i];
+		if (f->inflight >= SG_QUEUE_PER_FD)
+			continue;
+		if (p->direct) {
+			best = f;
+			break;
+		}
+		if (!best || f->inflight < best->inflight)
+			best = f;
+	}
 	if (!best)
 		return -EBUSY;
 
