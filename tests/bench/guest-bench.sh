@@ -114,7 +114,7 @@ timeouts() { # commands that timed out on paths 0 and 1 so far
 # set offline until fio ends) or "hang" (hang_on for HANG_WINDOW s). Per-I/O completion log for the
 # worst latency and the longest completion gap.
 failover() {
-	local be=$1 disk=$2 kind=$3 rc=0 faults t0
+	local be=$1 disk=$2 kind=$3 rc=0 faults sampler t0 k
 	vm_log "$be: failover stall ($kind) at ${FO_FAULT_AT}s"
 	t0=$(timeouts)
 	(
@@ -131,12 +131,23 @@ failover() {
 		fi
 	) &
 	faults=$!
+	# what the paths see meanwhile: commands issued and done per path, every 0.5 s
+	(
+		for ((k = 0; k < FO_RUNTIME * 2; k++)); do
+			echo "$k $(<"$(_vm_sysfs 0)/iorequest_cnt") $(<"$(_vm_sysfs 0)/iodone_cnt")" \
+				"$(<"$(_vm_sysfs 1)/iorequest_cnt") $(<"$(_vm_sysfs 1)/iodone_cnt")"
+			sleep 0.5
+		done
+	) >"$RES/$be-$kind-paths.txt" &
+	sampler=$!
 	fio --name="$be-$kind" --filename="/dev/$disk" --direct=1 --ioengine=libaio --rw=randwrite \
 		--bs=4k --iodepth=8 --size="$((SIZE_MB - 16))M" --time_based --runtime="$FO_RUNTIME" \
 		--randrepeat=0 --norandommap --eta=never --disable_slat=1 \
 		--write_lat_log="$RES/$be-$kind" --log_avg_msec=0 \
 		--output-format=json --output="$RES/$be-$kind.json" >/dev/null || rc=$?
 	wait "$faults"
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
 	echo "$rc" >"$RES/$be-$kind.rc"
 	echo $(($(timeouts) - t0)) >"$RES/$be-$kind.timeouts"
 	vm_log "$be: $kind fio exit $rc, $(<"$RES/$be-$kind.timeouts") commands timed out"
