@@ -14,6 +14,10 @@
 
 #include "rdp.h"
 
+#ifndef SG_FLAG_Q_AT_TAIL
+#define SG_FLAG_Q_AT_TAIL 0x10 /* the kernel's <scsi/sg.h>; glibc's copy predates it */
+#endif
+
 #define SG_FDS_PER_PATH 8 /* x 16 per fd = queue depth 128 per path */
 #define SG_QUEUE_PER_FD 16
 
@@ -73,6 +77,10 @@ static void sg_fill_hdr(sg_io_hdr_t *h, struct rdp_req *req)
 	}
 	h->timeout = req->timeout_ms ? req->timeout_ms : 30000;
 	h->usr_ptr = req;
+	/* sg v3 puts a request at the head of the device's queue unless told otherwise: behind a
+	 * device that is busy (its queue_depth reached) the newest command would go first and the
+	 * oldest wait, seconds at times. The initiator's commands keep their order, as dm's do. */
+	h->flags |= SG_FLAG_Q_AT_TAIL;
 }
 
 static void sg_fill_result(struct rdp_req *req, const sg_io_hdr_t *h)
