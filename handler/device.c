@@ -212,6 +212,7 @@ static gboolean dev_tick(gpointer data)
 
 static const struct rdp_env dev_env = {
 	.backend = &rdp_backend_sg,
+	.now_ns = rdp_loop_clock_ns,
 };
 
 /* configfs attributes take one write() in place (no temp file and rename) */
@@ -331,8 +332,8 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 		dev_free(dev);
 		return NULL;
 	}
-	dev->uio_source = g_unix_fd_add(dev->fd, G_IO_IN, dev_uio_readable, dev);
-	dev->tick_source = g_timeout_add(DEV_TICK_MS, dev_tick, dev);
+	dev->uio_source = rdp_loop_fd_add(dev->fd, dev_uio_readable, dev);
+	dev->tick_source = rdp_loop_tick_add(DEV_TICK_MS, dev_tick, dev);
 	/* commands may have arrived before we mapped the ring */
 	dev_run_ring(dev);
 	dev_schedule_kick(dev);

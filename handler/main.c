@@ -173,6 +173,22 @@ static void adopt_existing(struct daemon *d)
 	}
 }
 
+/* sg moves data straight between the device and the TCMU data area only when its module
+ * parameter allows it; else every command's data is copied once more. A kernel-wide setting is
+ * the administrator's to change (docs/operations.md), so it is reported, not set. */
+static void log_sg_direct_io(void)
+{
+	g_autofree char *v = NULL;
+	if (!g_file_get_contents("/sys/module/sg/parameters/allow_dio", &v, NULL, NULL))
+		return;
+	if (g_strstrip(v)[0] == '0')
+		g_message("sg direct I/O is off (/sys/module/sg/parameters/allow_dio is 0): each "
+			  "command's data is copied once more in the kernel; 'options sg allow_dio=1' "
+			  "turns it on");
+	else
+		g_message("sg direct I/O is on");
+}
+
 /* ---- D-Bus: CheckConfig answers from the configuration and sysfs, so targetcli shows why a
  * create fails. It sends no SCSI command: any bus user may call it, and a probe of a hung
  * device would stop every LUN's I/O on this loop. The enable that follows probes the paths. */
@@ -377,6 +393,7 @@ int main(int argc, char **argv)
 	}
 	d.devs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	d.loop = g_main_loop_new(NULL, FALSE);
+	rdp_loop_clock_attach(NULL);
 	g_unix_signal_add(SIGTERM, on_signal, &d);
 	g_unix_signal_add(SIGINT, on_signal, &d);
 	g_unix_signal_add(SIGUSR1, on_usr1, &d);
@@ -417,8 +434,9 @@ int main(int argc, char **argv)
 		g_warning("%s", err->message);
 		g_clear_error(&err);
 	}
+	log_sg_direct_io();
 	g_message("tcmu-rdpd %s ready (config %s)", RDP_VERSION, d.config_file);
-	g_timeout_add(STALL_TICK_MS, on_stall_tick, &(gint64){g_get_monotonic_time()});
+	rdp_loop_tick_add(STALL_TICK_MS, on_stall_tick, &(gint64){g_get_monotonic_time()});
 	g_main_loop_run(d.loop);
 
 	GHashTableIter it;
@@ -434,6 +452,7 @@ int main(int argc, char **argv)
 		rdp_dbus_stop(d.dbus);
 	g_clear_object(&d.bus);
 	g_hash_table_unref(d.devs);
+	rdp_loop_clock_detach();
 	g_main_loop_unref(d.loop);
 	rdp_config_free(d.cfg);
 	return 0;

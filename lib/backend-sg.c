@@ -14,6 +14,10 @@
 
 #include "rdp.h"
 
+#ifndef SG_FLAG_Q_AT_TAIL
+#define SG_FLAG_Q_AT_TAIL 0x10 /* the kernel's <scsi/sg.h>; glibc's copy predates it */
+#endif
+
 #define SG_FDS_PER_PATH 8 /* x 16 per fd = queue depth 128 per path */
 #define SG_QUEUE_PER_FD 16
 
@@ -25,8 +29,16 @@ struct sg_fd {
 
 struct sg_path {
 	char *dev;
+	bool direct; /* sg's allow_dio was on when the path was opened */
 	struct sg_fd f[SG_FDS_PER_PATH];
 };
+
+static bool sg_direct_io_allowed(void)
+{
+	g_autofree char *v = NULL;
+	return g_file_get_contents("/sys/module/sg/parameters/allow_dio", &v, NULL, NULL) &&
+	       g_strstrip(v)[0] == '1';
+}
 
 static void sg_fill_hdr(sg_io_hdr_t *h, struct rdp_req *req)
 {
@@ -51,6 +63,12 @@ static void sg_fill_hdr(sg_io_hdr_t *h, struct rdp_req *req)
 		h->dxfer_len = req->xfer_len;
 		if (req->iov_cnt == 1) {
 			h->dxferp = req->iov[0].iov_base;
+			/* The device moves the data straight to or from the TCMU data area, no copy
+			 * through a buffer of the sg driver. sg honours it only when its module
+			 * parameter allow_dio is 1 (and never for an iovec list); else it copies. The
+			 * buffer stays the kernel's until the ring entry completes, which is after
+			 * sg returned the request: the pages cannot be reused under the device. */
+			h->flags = SG_FLAG_DIRECT_IO;
 		} else {
 			/* struct iovec and sg_iovec_t have the same layout */
 			h->iovec_count = req->iov_cnt;
@@ -59,6 +77,10 @@ static void sg_fill_hdr(sg_io_hdr_t *h, struct rdp_req *req)
 	}
 	h->timeout = req->timeout_ms ? req->timeout_ms : 30000;
 	h->usr_ptr = req;
+	/* sg v3 puts a request at the head of the device's queue unless told otherwise: behind a
+	 * device that is busy (its queue_depth reached) the newest command would go first and the
+	 * oldest wait, seconds at times. The initiator's commands keep their order, as dm's do. */
+	h->flags |= SG_FLAG_Q_AT_TAIL;
 }
 
 static void sg_fill_result(struct rdp_req *req, const sg_io_hdr_t *h)
@@ -107,6 +129,7 @@ static int sg_open(const char *dev, void **ctx)
 
 	struct sg_path *p = g_new0(struct sg_path, 1);
 	p->dev = g_strdup(dev);
+	p->direct = sg_direct_io_allowed();
 	for (int i = 0; i < SG_FDS_PER_PATH; i++)
 		p->f[i].fd = -1;
 	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
@@ -129,7 +152,7 @@ static int sg_open(const char *dev, void **ctx)
 			return -ENOTTY;
 		}
 		p->f[i].fd = fd;
-		p->f[i].source = g_unix_fd_add(fd, G_IO_IN, sg_readable, &p->f[i]);
+		p->f[i].source = rdp_loop_fd_add(fd, sg_readable, &p->f[i]);
 	}
 	*ctx = p;
 	return 0;
@@ -155,9 +178,22 @@ static int sg_submit(void *ctx, struct rdp_req *req)
 	struct sg_path *p = ctx;
 	struct sg_fd *best = NULL;
 
-	for (int i = 0; i < SG_FDS_PER_PATH; i++)
-		if (p->f[i].inflight < SG_QUEUE_PER_FD && (!best || p->f[i].inflight < best->inflight))
-			best = &p->f[i];
+	/* With direct I/O, the first file with room: completions gather on few files, so one
+	 * wake-up drains several with one read each, and the read that finds nothing (EAGAIN) is
+	 * paid per wake-up instead of per command. Without it, the least loaded: each file has one
+	 * reserve buffer that sg uses for one request at a time, and every other request allocates,
+	 * zeroes and frees its own pages; spreading requests keeps the reserve buffers busy. */
+	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
+		struct sg_fd *f = &p->f[i];
+		if (f->inflight >= SG_QUEUE_PER_FD)
+			continue;
+		if (p->direct) {
+			best = f;
+			break;
+		}
+		if (!best || f->inflight < best->inflight)
+			best = f;
+	}
 	if (!best)
 		return -EBUSY;
 

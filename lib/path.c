@@ -79,6 +79,13 @@ void rdp_path_error(struct rdp_path *p, const char *reason)
 	 * checker interval afterwards */
 	p->check_interval_ms = lun->checker_interval_ms;
 	p->next_check_ns = now + rdp_ms_ns(MIN(1000u, lun->checker_interval_ms));
+	/* That was the last usable path: commands now wait for one to come back, so every path is
+	 * tested at the next tick instead (two paths that time out together, say, are not both
+	 * held out for a second when one answers again at once). */
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		if (rdp_path_usable(lun->paths[i]))
+			return;
+	rdp_checker_check_all_soon(lun);
 }
 
 int rdp_path_admin_fail(struct rdp_path *p)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 #include <glib.h>
+#include <glib-unix.h>
 
 #define RDP_CDB_MAX 32
 #define RDP_SENSE_MAX 96 /* TCMU_SENSE_BUFFERSIZE */
@@ -224,6 +225,21 @@ struct rdp_env {
 	const struct rdp_backend_ops *backend;
 	uint64_t (*now_ns)(void); /* injected clock; NULL: the monotonic clock */
 };
+
+/* ---- event-loop glue (loop.c) ---- */
+/* A clock for rdp_env.now_ns that reads the monotonic clock once per iteration of the main loop
+ * of ctx (NULL: the default context) and hands that reading to every call made from a dispatch
+ * of the same iteration; outside a dispatch it reads the clock every time. One thread only. */
+void rdp_loop_clock_attach(GMainContext *ctx);
+void rdp_loop_clock_detach(void);
+uint64_t rdp_loop_clock_ns(void);
+/* g_unix_fd_add(fd, G_IO_IN, ...) on the default context for a data-path fd, without the two
+ * wakeups of the loop per dispatch that GLib's blocking of a dispatching source costs. The
+ * callback must not iterate the main loop. Remove with g_source_remove(). */
+guint rdp_loop_fd_add(int fd, GUnixFDSourceFunc fn, gpointer data);
+/* g_timeout_add(ms, ...) on a timerfd, so iterations that it is not due in read no clock; same
+ * recursion rule. Remove with g_source_remove() (closes the timerfd). */
+guint rdp_loop_tick_add(unsigned int ms, GSourceFunc fn, gpointer data);
 
 struct rdp_capacity {
 	uint64_t blocks;

@@ -6,14 +6,21 @@
 #   dm   LIO block backstore on a dm-multipath device over both sd devices (queue-length, one group)
 #   one  LIO block backstore on one sd device
 # fio (libaio, direct) on the tcm_loop disk: 4k randread QD1 and QD32, 4k randwrite QD32, 128k
-# sequential read QD8; then, for rdp and dm, the failover stall: 4k randwrite QD8 with path 0 set
-# offline after FO_FAULT_AT s. Results: $VMOUT/bench.json (+ the raw fio JSON and latency logs).
+# sequential read QD8; then, for rdp and dm, two failover stalls under 4k randwrite QD8, FO_FAULT_AT
+# s into the run: "offline" (path 0 set offline: I/O on it fails at once) and "hang" (commands stop
+# being answered and time out after the path timeout, HANG_TIMEOUT s, for both stacks; see hang_on
+# for why this is module-wide). Then aggregation: scsi_debug made latency-bound (AGG_NDELAY ns per
+# command, queue_depth AGG_QDEPTH per path), 4k randread QD32 over 1, 2 and 4 paths, rdp and dm.
+# scsi_debug has 4 hosts (paths); the cases above use paths 0 and 1.
+# Results: $VMOUT/bench.json (+ the raw fio JSON and latency logs).
 # Environment (for quick checks): BENCH_RUNTIME (10), BENCH_RAMP (2), FO_RUNTIME (20),
-# FO_FAULT_AT (8), BENCH_FAILOVER (1; 0 skips the failover stall), given as VAR=VALUE arguments.
+# FO_FAULT_AT (8), BENCH_FAILOVER (1; 0 skips both stalls), BENCH_AGG (1; 0 skips aggregation),
+# AGG_RUNTIME (10), BENCH_DIO (1: sg allow_dio=1 for rdp), given as VAR=VALUE arguments.
 set -euo pipefail
 for a in "$@"; do # VAR=VALUE arguments from tests/bench/run
 	case $a in
-	BENCH_RUNTIME=* | BENCH_RAMP=* | FO_RUNTIME=* | FO_FAULT_AT=* | BENCH_FAILOVER=*) export "${a?}" ;;
+	BENCH_RUNTIME=* | BENCH_RAMP=* | FO_RUNTIME=* | FO_FAULT_AT=* | BENCH_FAILOVER=* | BENCH_AGG=* | \
+		AGG_RUNTIME=* | BENCH_DIO=*) export "${a?}" ;;
 	*) echo "guest-bench: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -25,6 +32,15 @@ RAMP=${BENCH_RAMP:-2}
 FO_RUNTIME=${FO_RUNTIME:-20}
 FO_FAULT_AT=${FO_FAULT_AT:-8}
 FAILOVER=${BENCH_FAILOVER:-1}
+AGG=${BENCH_AGG:-1}
+AGG_RUNTIME=${AGG_RUNTIME:-10}
+AGG_NDELAY=10000000 # 10 ms per command
+AGG_QDEPTH=4        # per path: 400 commands/s at most
+DIO=${BENCH_DIO:-1}
+HANG_TIMEOUT=5  # s: rdp cmd_timeout, and the sd devices' timeout for dm
+HANG_EVERY=200  # scsi_debug every_nth while the hang fault is on
+HANG_WINDOW=0.5 # s the hang fault is on
+SDEBUG=/sys/bus/pseudo/drivers/scsi_debug
 RES=$VMOUT/bench
 mkdir -p "$RES"
 
@@ -36,14 +52,18 @@ CASES=(
 	"seqread-128k-qd8 read 128k 8"
 )
 
-vm_scsi_debug_paths 2
+vm_scsi_debug_paths 4
 SIZE_MB=256
+# sg moves data straight to and from the TCMU data area only with allow_dio (docs/operations.md)
+echo "$DIO" >/sys/module/sg/parameters/allow_dio
+echo "{\"sg_allow_dio\": $DIO}" >"$RES/rdp-sg.json"
 
 cat >/tmp/bench.conf <<EOT
 [bench]
 paths = ${PATH_SG[0]};${PATH_SG[1]}
 grouping = multibus
 selector = queue-length
+cmd_timeout = $HANG_TIMEOUT
 EOT
 rdp_start --config /tmp/bench.conf
 
@@ -69,37 +89,90 @@ perf() {
 	done
 }
 
-# failover BACKEND DISK: 4k randwrite QD8, path 0 offline at FO_FAULT_AT s (stays offline until
-# fio ends), per-I/O completion log for the worst latency and the longest completion gap.
+# The "hang" fault: commands that are never answered, so they time out (after HANG_TIMEOUT s:
+# rdp's cmd_timeout, the sd devices' timeout for dm) and come back through the SCSI error handler
+# as DID_TIME_OUT. Linux 6.1 has no per-device way to do this with scsi_debug (its TIMEOUT
+# injection, opts bit 4 with every_nth, counts commands over the whole module; per-device error
+# injection came in 6.7; the block layer's fail_io_timeout needs CONFIG_FAIL_IO_TIMEOUT, off in
+# Debian's kernel; a host or device in a blocked state holds commands before they start, so they
+# never time out). So this is the module-wide approximation: for HANG_WINDOW s, every
+# HANG_EVERY-th command of the module, on whichever path it went, is swallowed.
+hang_on() {
+	echo 1 >"$SDEBUG/statistics"
+	echo "$HANG_EVERY" >"$SDEBUG/every_nth"
+	echo 4 >"$SDEBUG/opts"
+}
+hang_off() {
+	echo 0 >"$SDEBUG/opts"
+	echo 0 >"$SDEBUG/every_nth"
+}
+timeouts() { # commands that timed out on paths 0 and 1 so far
+	echo $(($(<"$(_vm_sysfs 0)/iotmo_cnt") + $(<"$(_vm_sysfs 1)/iotmo_cnt")))
+}
+
+# failover BACKEND DISK KIND: 4k randwrite QD8; at FO_FAULT_AT s the fault KIND: "offline" (path 0
+# set offline until fio ends) or "hang" (hang_on for HANG_WINDOW s). Per-I/O completion log for the
+# worst latency and the longest completion gap.
 failover() {
-	local be=$1 disk=$2 rc=0 faults
-	vm_log "$be: failover stall, path 0 (${PATH_SD[0]}) offline at ${FO_FAULT_AT}s"
+	local be=$1 disk=$2 kind=$3 rc=0 faults sampler t0 k
+	vm_log "$be: failover stall ($kind) at ${FO_FAULT_AT}s"
+	t0=$(timeouts)
 	(
 		sleep "$FO_FAULT_AT"
-		vm_log "$be: path 0 offline"
-		vm_path_offline 0
+		if [[ $kind == offline ]]; then
+			vm_log "$be: path 0 (${PATH_SD[0]}) offline"
+			vm_path_offline 0
+		else
+			vm_log "$be: hang on (every ${HANG_EVERY}th command of the module swallowed)"
+			hang_on
+			sleep "$HANG_WINDOW"
+			hang_off
+			vm_log "$be: hang off"
+		fi
 	) &
 	faults=$!
-	fio --name="$be-failover" --filename="/dev/$disk" --direct=1 --ioengine=libaio --rw=randwrite \
+	# what the paths see meanwhile: commands issued and done per path, every 0.5 s
+	(
+		for ((k = 0; k < FO_RUNTIME * 2; k++)); do
+			echo "$k $(<"$(_vm_sysfs 0)/iorequest_cnt") $(<"$(_vm_sysfs 0)/iodone_cnt")" \
+				"$(<"$(_vm_sysfs 1)/iorequest_cnt") $(<"$(_vm_sysfs 1)/iodone_cnt")"
+			sleep 0.5
+		done
+	) >"$RES/$be-$kind-paths.txt" &
+	sampler=$!
+	fio --name="$be-$kind" --filename="/dev/$disk" --direct=1 --ioengine=libaio --rw=randwrite \
 		--bs=4k --iodepth=8 --size="$((SIZE_MB - 16))M" --time_based --runtime="$FO_RUNTIME" \
 		--randrepeat=0 --norandommap --eta=never --disable_slat=1 \
-		--write_lat_log="$RES/$be-failover" --log_avg_msec=0 \
-		--output-format=json --output="$RES/$be-failover.json" >/dev/null || rc=$?
+		--write_lat_log="$RES/$be-$kind" --log_avg_msec=0 \
+		--output-format=json --output="$RES/$be-$kind.json" >/dev/null || rc=$?
 	wait "$faults"
-	echo "$rc" >"$RES/$be-failover.rc"
-	vm_log "$be: failover fio exit $rc"
-	vm_path_online 0
+	kill "$sampler" 2>/dev/null || true
+	wait "$sampler" 2>/dev/null || true
+	echo "$rc" >"$RES/$be-$kind.rc"
+	echo $(($(timeouts) - t0)) >"$RES/$be-$kind.timeouts"
+	vm_log "$be: $kind fio exit $rc, $(<"$RES/$be-$kind.timeouts") commands timed out"
+	[[ $kind == hang ]] || vm_path_online 0
 }
 
 teardown_loop() {
 	vm_wait 30 test -z "$(_rdp_find_loop_disk)" || vm_fail "tcm_loop disk did not go away"
 }
 
+_path0_active() { grep -c "path ${PATH_SG[0]} [a-z]* -> active" "$RDP_LOG" || true; }
+_path0_back() { (($(_path0_active) > $1)); }
+
 # --- (a) tcmu-rdp ---------------------------------------------------------------------------------
 rdp_export bench bench "${SIZE_MB}M"
 disk=$(rdp_loop_disk)
 perf rdp "$disk"
-((FAILOVER)) && failover rdp "$disk"
+if ((FAILOVER)); then
+	back=$(_path0_active)
+	failover rdp "$disk" offline
+	# both paths carry I/O again before the next fault (the checker brings path 0 back)
+	vm_wait 30 _path0_back "$back" || vm_fail "rdp: path 0 did not come back after the offline fault"
+	failover rdp "$disk" hang
+	sleep 2
+fi
 rdp_summary >"$RES/rdp-summary.txt" || true
 vm_targetcli >/dev/null <<EOT
 /loopback delete $RDP_LOOP_WWN
@@ -126,9 +199,15 @@ EOT
 disk=$(rdp_loop_disk)
 perf dm "$disk"
 if ((FAILOVER)); then
-	failover dm "$disk"
-	dmsetup status mpbench >"$RES/dm-status-after-fault.txt"
+	failover dm "$disk" offline
+	dmsetup status mpbench >"$RES/dm-status-after-offline.txt"
 	dmsetup message mpbench 0 "reinstate_path $(majmin "${PATH_SD[0]}")" || true
+	# the same path timeout as rdp's cmd_timeout
+	for i in 0 1; do echo "$HANG_TIMEOUT" >"/sys/block/${PATH_SD[i]}/device/timeout"; done
+	sleep 1
+	failover dm "$disk" hang
+	dmsetup status mpbench >"$RES/dm-status-after-hang.txt"
+	for i in 0 1; do echo 30 >"/sys/block/${PATH_SD[i]}/device/timeout"; done
 fi
 vm_targetcli >/dev/null <<EOT
 /loopback delete $RDP_LOOP_WWN
@@ -150,10 +229,62 @@ vm_targetcli >/dev/null <<EOT
 /backstores/block delete one
 EOT
 
+# --- (d) aggregation over latency-bound paths -------------------------------------------------------
+# scsi_debug answers each command after AGG_NDELAY and each path takes AGG_QDEPTH at a time, so a
+# path carries at most AGG_QDEPTH / AGG_NDELAY commands a second and more paths can add up.
+agg_fio() { # NAME DISK → IOPS
+	fio --name="$1" --filename="/dev/$2" --direct=1 --ioengine=libaio --rw=randread --bs=4k \
+		--iodepth=32 --size="$((SIZE_MB - 16))M" --time_based --runtime="$AGG_RUNTIME" \
+		--ramp_time="$RAMP" --randrepeat=0 --norandommap --eta=never --output-format=json \
+		--output="$RES/$1.json" >/dev/null || vm_fail "fio $1"
+}
+if ((AGG)); then
+	teardown_loop
+	echo "$AGG_NDELAY" >"$SDEBUG/ndelay" || vm_fail "scsi_debug ndelay"
+	for i in 0 1 2 3; do echo "$AGG_QDEPTH" >"/sys/block/${PATH_SD[i]}/device/queue_depth"; done
+	echo "{\"ndelay_ns\": $AGG_NDELAY, \"queue_depth\": $AGG_QDEPTH}" >"$RES/agg-setup.json"
+	for n in 1 2 4; do
+		# a device belongs to one LUN section only: a configuration and daemon start per run
+		paths=$(printf '%s;' "${PATH_SG[@]:0:n}")
+		printf '[agg%s]\npaths = %s\ngrouping = multibus\nselector = queue-length\n' "$n" \
+			"${paths%;}" >"/tmp/agg$n.conf"
+		rdp_start --config "/tmp/agg$n.conf"
+		rdp_export "agg$n" "agg$n" "${SIZE_MB}M"
+		vm_log "rdp: aggregation over $n paths"
+		agg_fio "rdp-agg$n" "$(rdp_loop_disk)"
+		vm_targetcli >/dev/null <<EOT
+/loopback delete $RDP_LOOP_WWN
+/backstores/user:rdp delete agg$n
+EOT
+		teardown_loop
+		rdp_stop
+	done
+	for n in 1 2 4; do
+		table="0 $sectors multipath 0 0 1 1 queue-length 0 $n 1"
+		for ((i = 0; i < n; i++)); do table+=" $(majmin "${PATH_SD[i]}") 1"; done
+		dmsetup create "mpagg$n" --table "$table" || vm_fail "dmsetup create mpagg$n"
+		dmsetup mknodes
+		vm_targetcli >/dev/null <<EOT
+/backstores/block create name=agg$n dev=/dev/mapper/mpagg$n
+/loopback create $RDP_LOOP_WWN
+/loopback/$RDP_LOOP_WWN/luns create /backstores/block/agg$n
+EOT
+		vm_log "dm: aggregation over $n paths"
+		agg_fio "dm-agg$n" "$(rdp_loop_disk)"
+		vm_targetcli >/dev/null <<EOT
+/loopback delete $RDP_LOOP_WWN
+/backstores/block delete agg$n
+EOT
+		teardown_loop
+		dmsetup remove "mpagg$n" || vm_fail "dmsetup remove mpagg$n"
+	done
+fi
+
 # --- results --------------------------------------------------------------------------------------
-python3 - "$RES" "$VMOUT/bench.json" "$FO_FAULT_AT" "$RUNTIME" "$RAMP" "$FO_RUNTIME" <<'PY'
+python3 - "$RES" "$VMOUT/bench.json" "$FO_FAULT_AT" "$RUNTIME" "$RAMP" "$FO_RUNTIME" \
+	"$HANG_TIMEOUT" "$HANG_EVERY" "$HANG_WINDOW" <<'PY'
 import json, os, sys, glob
-res, out, fault_at, runtime, ramp, fo_runtime = sys.argv[1:7]
+res, out, fault_at, runtime, ramp, fo_runtime, hang_timeout, hang_every, hang_window = sys.argv[1:10]
 cases = ["randread-4k-qd1", "randread-4k-qd32", "randwrite-4k-qd32", "seqread-128k-qd8"]
 backends = ["rdp", "dm", "one"]
 
@@ -171,8 +302,9 @@ def ratio(a, b):
 
 r = {"note": "TCG (no KVM): the VM is CPU-bound and absolute figures mean nothing; only the "
              "ratios between cases of one run do.",
-     "setup": {"paths": 2, "scsi_debug": "add_host=2 dev_size_mb=256 vpd_use_hostno=0",
-               "rdp": "user:rdp, grouping=multibus, selector=queue-length",
+     "setup": {"paths": 2, "scsi_debug": "add_host=4 dev_size_mb=256 vpd_use_hostno=0 (paths 0 and 1 used)",
+               "rdp": "user:rdp, grouping=multibus, selector=queue-length, cmd_timeout=%ss" % hang_timeout,
+               "sg_allow_dio": json.load(open(f"{res}/rdp-sg.json"))["sg_allow_dio"],
                "dm": open(f"{res}/dm-table.txt").read().strip(),
                "one": "LIO block backstore on one sd path",
                "fio": f"libaio direct=1 time_based runtime={runtime}s ramp_time={ramp}s",
@@ -186,8 +318,8 @@ for case in cases:
     e["rdp_one_p99"] = ratio(e["rdp"]["clat_p99_us"], e["one"]["clat_p99_us"])
     r["cases"][case] = e
 
-def stall(be):
-    logs = sorted(glob.glob(f"{res}/{be}-failover_clat*.log"))
+def stall(be, kind, after_s):
+    logs = sorted(glob.glob(f"{res}/{be}-{kind}_clat*.log"))
     if not logs:
         return None
     t, lat, worst, worst_at = [], [], 0, 0
@@ -203,28 +335,51 @@ def stall(be):
     for a, b in zip(t, t[1:]):
         if b - a > gap:
             gap, gap_at = b - a, a
-    # the same in a window around the fault (0.5 s before to 2 s after the offline write): TCG
-    # scheduling alone gives stalls of tens of ms anywhere in the run
-    lo, hi = int(fault_at) * 1000 - 500, int(fault_at) * 1000 + 2000
+    # the same in a window around the fault (0.5 s before to after_s after it): TCG scheduling
+    # alone gives stalls of tens of ms anywhere in the run
+    lo, hi = int(fault_at) * 1000 - 500, int(fault_at) * 1000 + int(after_s * 1000)
     win = sorted(ms for ms in t if lo <= ms < hi)
     win_gap = max((b - a for a, b in zip(win, win[1:])), default=None)
     win_worst = max((ns for ms, ns in lat if lo <= ms < hi), default=0)
-    j = json.load(open(f"{res}/{be}-failover.json"))["jobs"][0]
-    rc = int(open(f"{res}/{be}-failover.rc").read())
+    j = json.load(open(f"{res}/{be}-{kind}.json"))["jobs"][0]
+    rc = int(open(f"{res}/{be}-{kind}.rc").read())
     before = sum(1 for x in t if x < int(fault_at) * 1000) / int(fault_at)
     after_s = int(fo_runtime) - int(fault_at) - 1
     after = sum(1 for x in t if x >= (int(fault_at) + 1) * 1000) / after_s if after_s > 0 else None
     return {"fio_exit": rc, "fio_errors": j["error"], "ios": j["write"]["total_ios"],
+            "commands_timed_out": int(open(f"{res}/{be}-{kind}.timeouts").read()),
             "worst_clat_ms": round(worst / 1e6, 1), "worst_clat_done_at_ms": worst_at,
             "longest_gap_ms": gap, "gap_starts_at_ms": gap_at,
             "fault_window_ms": [lo, hi], "fault_window_worst_clat_ms": round(win_worst / 1e6, 1),
             "fault_window_longest_gap_ms": win_gap,
             "iops_before_fault": round(before), "iops_after_fault": round(after) if after else None}
 
-fo = {be: stall(be) for be in ("rdp", "dm")}
+fo = {be: stall(be, "offline", 2) for be in ("rdp", "dm")}
 if fo["rdp"] and fo["dm"]:
     r["failover_offline"] = {"fault": f"path 0 offline at {fault_at}s of a {fo_runtime}s 4k randwrite QD8",
                              "rdp": fo["rdp"], "dm": fo["dm"]}
+fh = {be: stall(be, "hang", int(hang_timeout) + 3) for be in ("rdp", "dm")}
+if fh["rdp"] and fh["dm"]:
+    r["failover_hang"] = {
+        "fault": f"at {fault_at}s of a {fo_runtime}s 4k randwrite QD8, for {hang_window}s every "
+                 f"{hang_every}th command of the scsi_debug module is never answered (module-wide, "
+                 f"both paths: opts=4 every_nth={hang_every}); path timeout {hang_timeout}s "
+                 f"(rdp cmd_timeout, dm: sd device timeout)",
+        "path_timeout_s": int(hang_timeout), "rdp": fh["rdp"], "dm": fh["dm"]}
+
+agg = {}
+for be in ("rdp", "dm"):
+    row = {}
+    for n in (1, 2, 4):
+        f = f"{res}/{be}-agg{n}.json"
+        if os.path.exists(f):
+            row[str(n)] = round(json.load(open(f))["jobs"][0]["read"]["iops"], 1)
+    if row:
+        agg[be] = {"iops": row, "ratio_to_one": {n: ratio(v, row["1"]) for n, v in row.items()}}
+if agg:
+    agg["setup"] = json.load(open(f"{res}/agg-setup.json"))
+    agg["setup"]["fio"] = "4k randread QD32"
+    r["aggregation"] = agg
 json.dump(r, open(out, "w"), indent=1)
 PY
 vm_log "results in $VMOUT/bench.json"

@@ -185,6 +185,53 @@ static void test_target_error_unchanged(void)
 	rdp_lun_close(lun);
 }
 
+/* Both paths time out together (one stopped answering for a moment): the first keeps the usual
+ * one-second delay before its check, but once the last one has failed too, the next tick tests
+ * both, and the waiting command goes out on the first that answers. */
+static void test_last_path_failed_checks_at_once(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t0, t1;
+
+	a->mode = FAKE_HANG;
+	b->mode = FAKE_HANG;
+	tcmd_init(&t0, 0x28, 0, 1);
+	rdp_lun_submit(lun, &t0.c);
+	tcmd_init(&t1, 0x28, 8, 1);
+	rdp_lun_submit(lun, &t1.c);
+	g_assert_cmpuint(a->pending + b->pending, ==, 2);
+
+	/* the hang is over; the held commands time out, path 0 first */
+	a->mode = FAKE_OK;
+	b->mode = FAKE_OK;
+	fake_now += 5ull * 1000000000;
+	struct fake_dev *first = a->pending ? a : b, *second = a->pending ? b : a;
+	g_assert_cmpuint(fake_timeout_dev(first), ==, 1);
+	/* one path left: its command moved there */
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, first == a ? 0 : 1)), ==, RDP_PATH_FAILED);
+	g_assert_cmpuint(first->pending, ==, 0);
+	g_assert_cmpuint(fake_timeout_dev(second), ==, 2);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_FAILED);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_FAILED);
+	g_assert_false(t0.done);
+	g_assert_false(t1.done);
+
+	/* no time passes: the next tick tests both at once */
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(a->pending, >=, 1);
+	g_assert_cmpuint(b->pending, >=, 1);
+	for (int i = 0; i < 6 && !(t0.done && t1.done); i++)
+		fake_complete_all();
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
+	g_assert_true(t0.done && t1.done);
+	g_assert_cmpint(t0.c.status, ==, 0);
+	g_assert_cmpint(t1.c.status, ==, 0);
+	rdp_lun_close(lun);
+}
+
 static void test_checker_reinstates(void)
 {
 	struct fake_dev *a, *b;
@@ -788,6 +835,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/failover-after-return", test_failover_after_return);
 	g_test_add_func("/lun/target-error-unchanged", test_target_error_unchanged);
 	g_test_add_func("/lun/checker-reinstates", test_checker_reinstates);
+	g_test_add_func("/lun/last-path-failed-checks-at-once", test_last_path_failed_checks_at_once);
 	g_test_add_func("/lun/checker-identity-changed", test_checker_identity_changed);
 	g_test_add_func("/lun/all-paths-down", test_all_paths_down);
 	g_test_add_func("/lun/busy-retry-bounded", test_busy_retry_bounded);
