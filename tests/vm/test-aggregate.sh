@@ -1,7 +1,8 @@
 #!/bin/bash
 # Throughput over paths, with scsi_debug made latency-bound (10 ms per command, queue_depth 4 per
-# path): one path against two in one group (multibus), same VM run; then a slow path (queue_depth
-# 1) gets a smaller share with service-time than with round-robin. Prints the figures.
+# path): one path against two in one group (multibus), same VM run, as figures; the test holds that
+# multibus spreads commands evenly over equal paths and that a slow path (queue_depth 1) gets a
+# smaller share with service-time than with round-robin.
 set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
@@ -36,11 +37,18 @@ EOT
 with_config one "${PATH_SG[0]}"
 one=$(measure one)
 with_config two "${PATH_SG[0]};${PATH_SG[1]}"
+p0=$(<"/sys/block/${PATH_SD[0]}/device/iorequest_cnt")
+p1=$(<"/sys/block/${PATH_SD[1]}/device/iorequest_cnt")
 two=$(measure two)
+p0=$(($(<"/sys/block/${PATH_SD[0]}/device/iorequest_cnt") - p0))
+p1=$(($(<"/sys/block/${PATH_SD[1]}/device/iorequest_cnt") - p1))
 ratio=$(echo "scale=2; $two / $one" | bc)
-vm_log "aggregation: one path $one IOPS, two paths $two IOPS, ratio $ratio"
+vm_log "aggregation: one path $one IOPS, two paths $two IOPS, ratio $ratio; commands per path $p0 / $p1"
 grep -q "lun one: removed by the kernel" "$RDP_LOG" || vm_fail "REMOVED_DEVICE not seen for lun one"
-(($(echo "$ratio >= 1.8" | bc))) || vm_fail "two paths give ${ratio}x one path, want >= 1.8x"
+# The ratio is a figure (it depends on the host's load: docs/performance.md has the benchmark);
+# what the test holds is that multibus spreads the load: each path carries 40-60 % of it.
+((p0 + p1 > 0 && p0 * 100 / (p0 + p1) >= 40 && p1 * 100 / (p0 + p1) >= 40)) ||
+	vm_fail "multibus over two equal paths: $p0 and $p1 commands, want each 40-60 %"
 
 # the slow path: queue_depth 1 on path 1
 echo 1 >"/sys/block/${PATH_SD[1]}/device/queue_depth"
