@@ -240,6 +240,10 @@ static void check_done(struct rdp_req *req)
 	p->check_busy = false;
 	if (c.verdict == RDP_V_CAPACITY_CHANGED)
 		lun->capacity_changed = true;
+	/* failed by the administrator, or going away, while this check was out: its answer changes
+	 * nothing (only rdpctl reinstate brings an admin-failed path back) */
+	if (p->admin_failed || p->removed)
+		return;
 	if ((c.verdict == RDP_V_RETRY || c.verdict == RDP_V_CAPACITY_CHANGED) &&
 	    ++p->check_attempts < CHECK_RETRIES) {
 		/* a unit attention after a reset or a path change: it talks, ask again */
