@@ -28,8 +28,9 @@
  * b * 1e6 / W bytes/s (82 KB/s for 4 KiB). With a coarse clock (SG's duration is in
  * milliseconds) most fast commands read 0 and the rest a whole tick; bytes over time still
  * comes out at the true rate, where clamping 0 to some floor would not. Such a completion
- * cannot seed an unknown estimate, since it says nothing about the rate. The first timed
- * completion seeds it with its own rate: starting from 0 the window would need many samples to
+ * cannot seed an unknown estimate, since it says nothing about the rate; nor can a transfer
+ * under RDP_TPUT_SEED_MIN. The first timed completion of at least that size seeds it with its
+ * own rate: starting from 0 the window would need many samples to
  * climb, and meanwhile service-time would treat a healthy path as the slowest one. Commands
  * without data (TEST UNIT READY, SYNCHRONIZE CACHE) are left out entirely: their latency is not
  * a transfer and would drag the estimate down.
@@ -40,6 +41,11 @@
  * available on every Debian architecture.
  */
 #define RDP_TPUT_WINDOW_US 50000.0
+/* The smallest transfer that may seed an estimate: below a page, a command's time is its fixed
+ * overhead, not a rate. Seeded from the 2-byte answer of one of sd's probes (11 ms: 180 B/s), a
+ * path looked so slow that service-time never sent it a command again, so it was never measured
+ * again either (tests/vm/test-aggregate.sh saw 2 commands on one path, 1,139 on the other). */
+#define RDP_TPUT_SEED_MIN 4096
 #define RDP_US_PER_S 1e6
 #define RDP_U64_LIMIT 18446744073709551616.0 /* 2^64, the first double above UINT64_MAX */
 
@@ -93,7 +99,7 @@ void rdp_path_load_done(struct rdp_path_load *l, size_t bytes, uint64_t latency_
 	if (!bytes)
 		return;
 	if (!l->tput) {
-		if (latency_us)
+		if (latency_us && bytes >= RDP_TPUT_SEED_MIN)
 			l->tput = tput_from_double(b / d);
 		return;
 	}

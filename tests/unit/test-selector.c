@@ -297,6 +297,32 @@ static void test_st_equal(void)
 	}
 }
 
+/* A tiny first transfer (one of sd's probes: 2 bytes in 11 ms) must not seed a path's estimate:
+ * it would read as 180 B/s and service-time would never send that path a command again. */
+static void test_st_tiny_seed(void)
+{
+	static const unsigned int two[] = {0, 1};
+	unsigned int count[2] = {0};
+	struct bench b;
+
+	bench_init(&b, two, 2);
+	rdp_path_load_start(&b.load[0], 2);
+	rdp_path_load_done(&b.load[0], 2, 11000);
+	g_assert_cmpuint(b.load[0].tput, ==, 0); /* still unmeasured */
+	rdp_path_load_start(&b.load[1], 4096);
+	rdp_path_load_done(&b.load[1], 4096, 10000);
+	g_assert_cmpuint(b.load[1].tput, >, 0);
+	for (unsigned int i = 0; i < 100; i++) {
+		unsigned int id = pick(&rdp_selector_service_time, &b, 4096);
+
+		rdp_path_load_start(&b.load[id], 4096);
+		rdp_path_load_done(&b.load[id], 4096, 10000);
+		count[id]++;
+	}
+	g_assert_cmpuint(count[0], >=, 40);
+	g_assert_cmpuint(count[1], >=, 40);
+}
+
 static void test_st_faster(void)
 {
 	static const unsigned int two[] = {0, 1};
@@ -726,7 +752,7 @@ static void test_tput_zero_latency(void)
 	complete_one(&l, SIZE_MAX, 0);
 	g_assert_cmpuint(l.tput, ==, UINT64_MAX);
 	l.tput = 0;
-	complete_one(&l, 1, 1000000000);
+	complete_one(&l, 4096, UINT64_MAX / 2); /* a seed far below 1 B/s reads as 1, not unknown */
 	g_assert_cmpuint(l.tput, ==, 1);
 }
 
@@ -781,6 +807,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/selector/queue-length/share", test_ql_share);
 	g_test_add_func("/selector/queue-length/least", test_ql_least);
 	g_test_add_func("/selector/queue-length/set-change", test_ql_set_change);
+	g_test_add_func("/selector/service-time/tiny-seed", test_st_tiny_seed);
 	g_test_add_func("/selector/service-time/equal", test_st_equal);
 	g_test_add_func("/selector/service-time/faster", test_st_faster);
 	g_test_add_func("/selector/service-time/unknown", test_st_unknown);
