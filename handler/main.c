@@ -262,11 +262,8 @@ static gboolean on_hup(gpointer data)
 static struct rdp_path *find_device(struct daemon *d, const char *devnode)
 {
 	g_autoptr(GPtrArray) luns = luns_except(d, NULL);
-	struct rdp_path *p = NULL;
 
-	for (guint i = 0; !p && i < luns->len; i++)
-		p = rdp_lun_find_device(g_ptr_array_index(luns, i), devnode);
-	return p;
+	return rdp_luns_find_device(luns, devnode);
 }
 
 static void on_hotplug(void *ud, enum rdp_hotplug_action action, const char *devnode)

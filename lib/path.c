@@ -165,17 +165,13 @@ struct rdp_path *rdp_lun_find_device(const struct rdp_lun *lun, const char *dev)
 	return NULL;
 }
 
-/* The first LUN of luns that has dev as a path, with that path in *path. */
-static struct rdp_lun *find_user(GPtrArray *luns, const char *dev, struct rdp_path **path)
+struct rdp_path *rdp_luns_find_device(GPtrArray *luns, const char *dev)
 {
-	for (guint i = 0; luns && i < luns->len; i++) {
-		struct rdp_lun *lun = g_ptr_array_index(luns, i);
+	struct rdp_path *p = NULL;
 
-		*path = rdp_lun_find_device(lun, dev);
-		if (*path)
-			return lun;
-	}
-	return NULL;
+	for (guint i = 0; !p && luns && i < luns->len; i++)
+		p = rdp_lun_find_device(g_ptr_array_index(luns, i), dev);
+	return p;
 }
 
 /* "<dev> is already a path of LUN x", or "<dev> is <name>, already ..." for another name. */
@@ -189,17 +185,16 @@ static char *in_use_text(const char *dev, const struct rdp_path *p)
 bool rdp_lun_spec_check_unused(const struct rdp_lun_spec *spec, GPtrArray *luns, GError **err)
 {
 	for (unsigned int i = 0; spec->paths && spec->paths[i]; i++) {
-		struct rdp_path *p;
-		struct rdp_lun *user = find_user(luns, spec->paths[i], &p);
+		struct rdp_path *p = rdp_luns_find_device(luns, spec->paths[i]);
 
-		if (!user)
+		if (!p)
 			continue;
 		g_autofree char *what = in_use_text(spec->paths[i], p);
 		g_set_error(
 		    err, RDP_ERROR, RDP_ERROR_IN_USE,
 		    "%s; a device can serve one LUN only: delete backstore %s first, or give "
 		    "this LUN other devices",
-		    what, user->name);
+		    what, p->lun->name);
 		return false;
 	}
 	return true;
@@ -217,9 +212,9 @@ void rdp_lun_spec_drop_used(struct rdp_lun_spec *spec, GPtrArray *luns, GString 
 	unsigned int n = spec->paths ? g_strv_length(spec->paths) : 0;
 
 	for (unsigned int i = 0; i < n;) {
-		struct rdp_path *p;
+		struct rdp_path *p = rdp_luns_find_device(luns, spec->paths[i]);
 
-		if (!find_user(luns, spec->paths[i], &p)) {
+		if (!p) {
 			i++;
 			continue;
 		}

@@ -328,6 +328,8 @@ bool rdp_lun_reconfigure(struct rdp_lun *lun, const struct rdp_lun_spec *spec, G
  * drop_used takes such devices out of spec (with their priorities and weights), one sentence
  * per device in report: a reload or a new device never moves a path from one LUN to another. */
 struct rdp_path *rdp_lun_find_device(const struct rdp_lun *lun, const char *dev);
+/* The same over several LUNs (struct rdp_lun *): the first path found; its LUN is p->lun. */
+struct rdp_path *rdp_luns_find_device(GPtrArray *luns, const char *dev);
 bool rdp_lun_spec_check_unused(const struct rdp_lun_spec *spec, GPtrArray *luns, GError **err);
 void rdp_lun_spec_drop_used(struct rdp_lun_spec *spec, GPtrArray *luns, GString *report);
 
