@@ -135,9 +135,32 @@ static bool cdb_lba_range(const uint8_t *cdb, uint64_t *lba, uint64_t *nblocks)
 		*lba = rdp_get_be64(cdb + 2);
 		*nblocks = cdb[13];
 		return true;
+	case 0x8b: case 0x9a: case 0x9c: /* ORWRITE(16), WRITE STREAM(16), WRITE ATOMIC(16) */
+		*lba = rdp_get_be64(cdb + 2);
+		*nblocks = rdp_get_be32(cdb + 10);
+		return true;
 	case 0x7f: /* variable length: READ/VERIFY/WRITE/WRITE SAME(32) */
 		*lba = rdp_get_be64(cdb + 12);
 		*nblocks = rdp_get_be32(cdb + 28);
+		return true;
+	/* One LBA and no block count: the block the command names must exist. Their data
+	 * length (a byte count, or none) moves no other block. */
+	case 0x3e: case 0x3f: /* READ LONG(10), WRITE LONG(10) */
+		*lba = rdp_get_be32(cdb + 2);
+		*nblocks = 1;
+		return true;
+	case 0x9e: /* READ LONG(16), GET LBA STATUS(16) */
+	case 0x9f: /* WRITE LONG(16) */
+		if ((cdb[1] & 0x1f) != 0x11 && (cdb[1] & 0x1f) != 0x12)
+			return false;
+		if (cdb[0] == 0x9f && (cdb[1] & 0x1f) != 0x11)
+			return false;
+		*lba = rdp_get_be64(cdb + 2);
+		*nblocks = 1;
+		return true;
+	case 0x94: case 0x95: /* ZBC OUT, ZBC IN: the zone's first LBA */
+		*lba = rdp_get_be64(cdb + 2);
+		*nblocks = 1;
 		return true;
 	default:
 		return false;
@@ -336,6 +359,25 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	case 0x7f:
 		if (cmd->cdb_len < 32 || !cdb32_known(cdb)) {
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+			return true;
+		}
+		break;
+	case 0x85: /* ATA PASS-THROUGH(16) */
+	case 0xa1: /* ATA PASS-THROUGH(12) */
+		/* its LBA lies in ATA registers we do not range-check: it could reach any block
+		 * of the backing LUN. Refused, data or none. */
+		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+		return true;
+	case 0x9f:
+		if ((cdb[1] & 0x1f) == 0x12) {
+			/* WRITE SCATTERED: its LBA ranges lie in the data-out buffer */
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+			return true;
+		}
+		break;
+	case 0x94: /* ZBC OUT with ALL: every zone of the backing LUN */
+		if ((cdb[14] & 0x01) && lun->fe_blocks != lun->cap.blocks) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return true;
 		}
 		break;
