@@ -203,9 +203,21 @@ static gboolean dev_uio_readable(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* The kernel's cmd_time_out, read at attach and every tick: targetcli may set it after the
+ * backstore is created, before it is exported (the kernel refuses changes once exported). A
+ * file that cannot be read keeps the last value. */
+static void dev_read_kernel_timeout(struct rdp_dev *dev)
+{
+	g_autofree char *path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
+	uint64_t s;
+	if (read_sysfs_u64(path, &s, NULL) && s <= UINT32_MAX / 1000)
+		rdp_lun_set_kernel_timeout(dev->lun, (unsigned int)s * 1000);
+}
+
 static gboolean dev_tick(gpointer data)
 {
 	struct rdp_dev *dev = data;
+	dev_read_kernel_timeout(dev);
 	rdp_lun_tick(dev->lun);
 	return G_SOURCE_CONTINUE;
 }
@@ -289,17 +301,15 @@ static bool dev_setup(struct rdp_dev *dev, const struct rdp_config *cfg, const c
 	if (!dev->lun)
 		return false;
 
-	uint64_t dev_size, block_size, cmd_time_out;
+	uint64_t dev_size, block_size;
 	g_autofree char *size_path = g_build_filename(dev->cfgdir, "attrib", "dev_size", NULL);
 	g_autofree char *bs_path = g_build_filename(dev->cfgdir, "attrib", "hw_block_size", NULL);
-	g_autofree char *to_path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
 	if (!read_sysfs_u64(size_path, &dev_size, err) ||
 	    !read_sysfs_u64(bs_path, &block_size, err) ||
 	    !rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)block_size, err))
 		return false;
-	/* hold commands for a path no longer than the kernel waits for us */
-	if (read_sysfs_u64(to_path, &cmd_time_out, NULL) && cmd_time_out > 4)
-		rdp_lun_set_no_path_timeout(dev->lun, (unsigned int)(cmd_time_out - 3) * 1000);
+	/* no command outlives the kernel's wait for it */
+	dev_read_kernel_timeout(dev);
 	if (!dev_map(dev, err))
 		return false;
 	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", dev->name, "MESSAGE",

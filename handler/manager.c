@@ -154,6 +154,7 @@ static void add_lun_stats(JsonBuilder *b, const struct rdp_lun_stats *s)
 	add_u64(b, "queued", s->queued);
 	add_u64(b, "queue_time_us", s->queue_time_us);
 	add_u64(b, "no_path_failed", s->no_path_failed);
+	add_u64(b, "expired", s->expired);
 	add_u64(b, "lat_mean_us", mean(s->lat_sum_us, s->completed));
 	add_u64(b, "lat_max_us", s->lat_max_us);
 	json_builder_end_object(b);

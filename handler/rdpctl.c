@@ -462,8 +462,10 @@ static void print_lun_stats(JsonObject *lun)
 	       " completed, %" G_GINT64_FORMAT " in flight; latency mean %s, max %s\n",
 	       num(st, "cmds"), num(st, "completed"), num(lun, "inflight"), mean, max);
 	printf("  errors     %" G_GINT64_FORMAT " returned to the initiator (%" G_GINT64_FORMAT
-	       " target errors), %" G_GINT64_FORMAT " failed for want of a path\n",
-	       num(st, "errors_returned"), num(st, "target_errors"), num(st, "no_path_failed"));
+	       " target errors), %" G_GINT64_FORMAT " failed for want of a path, %" G_GINT64_FORMAT
+	       " past the kernel's cmd_time_out\n",
+	       num(st, "errors_returned"), num(st, "target_errors"), num(st, "no_path_failed"),
+	       num(st, "expired"));
 	printf("  paths      %" G_GINT64_FORMAT " failures, %" G_GINT64_FORMAT
 	       " recoveries, %" G_GINT64_FORMAT " commands failed over, %" G_GINT64_FORMAT
 	       " retries\n",

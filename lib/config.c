@@ -29,7 +29,7 @@ GQuark rdp_config_error_quark(void)
 #define WWID_SOURCE "/sys/class/scsi_generic/sgN/device/wwid"
 #define LUN_NAME_CHARS "letters, digits and . _ - : @ +"
 
-#define CMD_TIMEOUT_DEFAULT 30
+#define CMD_TIMEOUT_DEFAULT 13 /* twice inside the kernel's default cmd_time_out (30 s) less its margin */
 #define CMD_TIMEOUT_MIN 1
 #define CMD_TIMEOUT_MAX 3600
 #define CHECKER_INTERVAL_DEFAULT 5

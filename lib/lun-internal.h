@@ -76,6 +76,9 @@ struct rdp_lun {
 	unsigned int max_retries;
 	unsigned int no_path_retry;
 	unsigned int no_path_timeout_ms; /* the kernel's bound: cmd_time_out minus a margin */
+	unsigned int kernel_timeout_ms;	 /* TCMU cmd_time_out; 0: the kernel never gives up */
+	uint64_t expired_logged_ns;	 /* rate limit of the "expired" message */
+	uint64_t expired_unlogged;	 /* expiries since that message */
 	unsigned int marginal_err_count;
 	unsigned int marginal_window_ms;
 	unsigned int marginal_recovery_ms;

@@ -3,6 +3,7 @@
  * rdp_lun_submit -> dispatch -> backend submit -> req_done -> classify -> finish or dispatch again.
  * A command is only ever re-issued from req_done, i.e. after the path it was on returned it. */
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include <scsi/sg_lib.h>
@@ -14,6 +15,9 @@
 
 #define RDP_PROBE_TIMEOUT_MS 10000
 #define RDP_RETRY_DELAY_MS 100
+#define RDP_MIN_ATTEMPT_MS 100	    /* no attempt is sent with less time than this left */
+#define RDP_DEADLINE_MARGIN_MS 3000 /* see rdp_deadline_margin_ms() */
+#define RDP_EXPIRED_LOG_MS 10000    /* one "expired" message per LUN per 10 s */
 
 G_DEFINE_QUARK(rdp-error-quark, rdp_error)
 
@@ -128,6 +132,45 @@ static uint64_t no_path_hold_ns(const struct rdp_lun *lun)
 	return MIN(bound, (uint64_t)lun->no_path_retry * rdp_ms_ns(lun->checker_interval_ms));
 }
 
+/* Past its deadline the kernel may already have failed the command to the initiator, which
+ * may have written those blocks again since: sending the old command now could land old data
+ * last. It is completed to the ring (the kernel drops a completion it no longer waits for, or
+ * takes ours if it comes first) and never sent again. */
+static bool expired(const struct rdp_cmd *cmd, uint64_t now)
+{
+	return cmd->deadline_ns && now + rdp_ms_ns(RDP_MIN_ATTEMPT_MS) > cmd->deadline_ns;
+}
+
+static void expire(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
+{
+	lun->st.expired++;
+	lun->expired_unlogged++;
+	if (!lun->expired_logged_ns || now - lun->expired_logged_ns >= rdp_ms_ns(RDP_EXPIRED_LOG_MS)) {
+		g_warning("lun %s: %" PRIu64 " command(s) reached the kernel's cmd_time_out (%u ms) "
+			  "before a path answered (last: opcode 0x%02x, %u attempts, %" PRIu64
+			  " ms since arrival); not sent again: the kernel fails them to the initiator",
+			  lun->name, lun->expired_unlogged, lun->kernel_timeout_ms, cmd->cdb[0],
+			  cmd->attempts, (now - cmd->start_ns) / 1000000);
+		lun->expired_logged_ns = now;
+		lun->expired_unlogged = 0;
+	}
+	rdp_cmd_set_sense(cmd, 0x02, 0x08, 0x00);
+	finish_at(lun, cmd, now);
+}
+
+/* One attempt's timeout: never past the deadline, and the first attempt takes at most half of
+ * what is left, so a command stuck on a hung path still has time to complete on another. */
+static unsigned int attempt_timeout_ms(const struct rdp_lun *lun, const struct rdp_cmd *cmd,
+				       uint64_t now)
+{
+	if (!cmd->deadline_ns)
+		return lun->cmd_timeout_ms;
+	uint64_t left = (cmd->deadline_ns - now) / 1000000;
+	if (cmd->attempts == 0 && lun->npaths > 1)
+		left = MAX(left / 2, (uint64_t)RDP_MIN_ATTEMPT_MS);
+	return (unsigned int)MIN(left, (uint64_t)lun->cmd_timeout_ms);
+}
+
 static void hold(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	if (!cmd->not_before_ns) {
@@ -140,6 +183,10 @@ static void hold(struct rdp_lun *lun, struct rdp_cmd *cmd)
 static void dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 {
 	for (;;) {
+		if (expired(cmd, now)) {
+			expire(lun, cmd, now);
+			return;
+		}
 		struct rdp_path *p = rdp_group_select(lun, cmd->xfer_len);
 		if (!p) {
 			if (lun->no_path_retry == RDP_NO_PATH_FAIL)
@@ -156,7 +203,7 @@ static void dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 		req->iov = cmd->iov;
 		req->iov_cnt = cmd->iov_cnt;
 		req->xfer_len = cmd->xfer_len;
-		req->timeout_ms = lun->cmd_timeout_ms;
+		req->timeout_ms = attempt_timeout_ms(lun, cmd, now);
 		req->complete = req_done;
 		req->owner = cmd;
 		cmd->path = p;
@@ -288,6 +335,10 @@ static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	cmd->next = NULL;
 	cmd->not_before_ns = 0;
 	cmd->start_ns = rdp_now(lun);
+	cmd->deadline_ns = 0;
+	if (lun->kernel_timeout_ms)
+		cmd->deadline_ns = cmd->start_ns + rdp_ms_ns(lun->kernel_timeout_ms -
+							     rdp_deadline_margin_ms(lun->kernel_timeout_ms));
 	cmd->seq = lun->next_seq++;
 	cmd->dir = RDP_DIR_NONE;
 	cmd->status = RDP_SAM_GOOD;
@@ -346,10 +397,14 @@ void rdp_lun_tick(struct rdp_lun *lun)
 
 	/* commands that waited for a path longer than the policy allows fail with a clear sense */
 	uint64_t bound = no_path_hold_ns(lun);
-	while (lun->waiting.head && now - lun->waiting.head->not_before_ns >= bound) {
+	while (lun->waiting.head && (now - lun->waiting.head->not_before_ns >= bound ||
+				     expired(lun->waiting.head, now))) {
 		struct rdp_cmd *cmd = q_pop(&lun->waiting);
 		lun->st.queue_time_us += (now - cmd->not_before_ns) / 1000;
-		fail_no_path(lun, cmd);
+		if (expired(cmd, now))
+			expire(lun, cmd, now);
+		else
+			fail_no_path(lun, cmd);
 	}
 	if (lun->waiting.head)
 		rdp_lun_run_waiting(lun);
@@ -497,13 +552,16 @@ int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *
 
 void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
 {
-	lun->cmd_timeout_ms = spec->cmd_timeout_ms ? spec->cmd_timeout_ms : 30000;
+	lun->cmd_timeout_ms = spec->cmd_timeout_ms ? spec->cmd_timeout_ms : 13000;
 	lun->checker_interval_ms = spec->checker_interval_ms ? spec->checker_interval_ms : 5000;
 	lun->max_checker_interval_ms = MAX(spec->max_checker_interval_ms, lun->checker_interval_ms);
 	lun->read_checker = spec->read_checker;
 	lun->max_retries = spec->max_retries;
 	lun->no_path_retry = spec->no_path_retry;
 	lun->no_path_timeout_ms = 20000;
+	if (lun->kernel_timeout_ms) /* a reload keeps the kernel's bound */
+		lun->no_path_timeout_ms = lun->kernel_timeout_ms -
+					  rdp_deadline_margin_ms(lun->kernel_timeout_ms);
 	lun->marginal_err_count = spec->marginal_err_count;
 	lun->marginal_window_ms = spec->marginal_window_ms;
 	lun->marginal_recovery_ms = spec->marginal_recovery_ms;
@@ -819,6 +877,33 @@ bool rdp_lun_check_frontend(struct rdp_lun *lun, uint64_t dev_size, uint32_t blo
 void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms)
 {
 	lun->no_path_timeout_ms = ms;
+}
+
+unsigned int rdp_deadline_margin_ms(unsigned int ms)
+{
+	return MIN(ms / 4, RDP_DEADLINE_MARGIN_MS);
+}
+
+void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms)
+{
+	if (ms == lun->kernel_timeout_ms)
+		return;
+	lun->kernel_timeout_ms = ms;
+	if (!ms) {
+		g_message("lun %s: the kernel's cmd_time_out is 0 (never): commands have no deadline",
+			  lun->name);
+		return;
+	}
+	unsigned int budget = ms - rdp_deadline_margin_ms(ms);
+	lun->no_path_timeout_ms = budget;
+	g_message("lun %s: kernel cmd_time_out %u ms: every command must be answered within %u ms "
+		  "of arrival; a first attempt gets at most %u ms, later ones what is left",
+		  lun->name, ms, budget, MIN(lun->cmd_timeout_ms, budget / 2));
+	if (lun->cmd_timeout_ms > budget / 2)
+		g_warning("lun %s: cmd_timeout %u ms does not fit twice in the kernel's cmd_time_out "
+			  "%u ms minus %u ms margin: attempts are cut to the command's deadline "
+			  "(docs/configuration.md, cmd_timeout)",
+			  lun->name, lun->cmd_timeout_ms, ms, ms - budget);
 }
 
 unsigned int rdp_lun_inflight(const struct rdp_lun *lun)

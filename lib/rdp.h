@@ -110,6 +110,9 @@ struct rdp_cmd {
 	uint64_t start_ns;
 	uint64_t sent_ns; /* when the current attempt went to its path */
 	uint64_t not_before_ns;
+	/* after this the kernel may have failed the command to the initiator (its cmd_time_out):
+	 * never sent to a path again; 0 = no deadline */
+	uint64_t deadline_ns;
 	struct rdp_cmd *next;
 };
 
@@ -279,6 +282,7 @@ struct rdp_lun_stats {
 	uint64_t queued;	/* commands that waited for a usable path */
 	uint64_t queue_time_us; /* total time they waited */
 	uint64_t no_path_failed; /* commands failed because no path came back in time */
+	uint64_t expired;	 /* past their deadline: completed to the ring, never re-sent */
 	uint64_t lat_sum_us;	/* mean = lat_sum_us / completed */
 	uint64_t completed;
 	uint32_t lat_max_us;
@@ -336,6 +340,14 @@ void rdp_lun_spec_drop_used(struct rdp_lun_spec *spec, GPtrArray *luns, GString 
 /* Commands held with no usable path fail after this long (keep it under the kernel's
  * cmd_time_out so the initiator gets our sense, not a timeout). */
 void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms);
+/* The kernel's per-command bound (TCMU attrib/cmd_time_out, in ms; 0 = none). Every command
+ * gets the deadline arrival + ms - margin: no attempt's timeout runs past it, the first one
+ * leaves room for a second path, and after it nothing is re-sent. Also bounds the no-path
+ * hold. Call again whenever the value may have changed; later commands use the new value. */
+void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms);
+/* The deadline's margin under a kernel timeout of ms: the kernel's clock starts when it
+ * queues the command, a little before we read it, and our completion must reach it first. */
+unsigned int rdp_deadline_margin_ms(unsigned int ms);
 /* Take a command. The engine decides cmd->dir from the CDB and calls cmd->done() exactly once. */
 void rdp_lun_submit(struct rdp_lun *lun, struct rdp_cmd *cmd);
 /* Take a command the submitter cannot pass on, and complete it with CHECK CONDITION and this

@@ -175,7 +175,7 @@ static void check_policy(const struct rdp_lun_spec *spec, const struct policy *w
 /* Every setting at its built-in value, no per-path values. */
 static void check_default_spec(const struct rdp_lun_spec *spec)
 {
-	check_spec(spec, 30000, 5000, 5, RDP_SEL_ROUND_ROBIN);
+	check_spec(spec, 13000, 5000, 5, RDP_SEL_ROUND_ROBIN);
 	check_policy(spec, &default_policy);
 	g_assert_null(spec->priorities);
 	g_assert_null(spec->weights);
@@ -269,7 +269,7 @@ static void test_load_wwid(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
 	g_assert_cmpstr(by_id->name, ==, "wwid=t10.ATA  QEMU HARDDISK");
 	g_assert_cmpstr(by_id->wwid, ==, "t10.ATA  QEMU HARDDISK");
 	g_assert_null(by_id->paths[0]);
-	check_spec(by_id, 30000, 60000, 5, RDP_SEL_QUEUE_LENGTH);
+	check_spec(by_id, 13000, 60000, 5, RDP_SEL_QUEUE_LENGTH);
 }
 
 static void test_load_builtin_defaults(void)

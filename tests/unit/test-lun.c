@@ -375,6 +375,128 @@ static void test_busy_retry_bounded(void)
 	rdp_lun_close(lun);
 }
 
+#define SEC 1000000000ull
+
+/* Issue 10: a WRITE that hangs on its path past the kernel's cmd_time_out. The kernel has
+ * failed it to the initiator, which may have written the blocks again: when the hung path
+ * finally returns it (DID_TIME_OUT), it must not go out again on the other path. */
+static void test_deadline_hung_write_not_reissued(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t;
+
+	rdp_lun_set_kernel_timeout(lun, 30000);
+	a->mode = FAKE_HANG;
+	tcmd_init(&t, 0x2a, 0, 8);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(fake_pending_dev(0) == a);
+	/* deadline 30 - 3 s; the first attempt leaves half of it for the other path */
+	g_assert_cmpuint(t.c.req.timeout_ms, ==, 13500);
+	/* the hung path's error handling ends long after the kernel gave up */
+	fake_now += 40 * SEC;
+	g_assert_cmpuint(fake_timeout_dev(a), ==, 1);
+	g_assert_true(t.done);
+	g_assert_cmpuint(b->by_opcode[0x2a], ==, 0);
+	g_assert_cmpuint(fake_pending_count(), ==, 0);
+	g_assert_cmpuint(rdp_lun_stats(lun)->expired, ==, 1);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
+	/* nor later, from a tick */
+	fake_now += 10 * SEC;
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(b->by_opcode[0x2a], ==, 0);
+	rdp_lun_close(lun);
+}
+
+/* A command that hangs on one path completes on the other inside the kernel's bound, and the
+ * second attempt's timeout ends at the deadline. */
+static void test_deadline_hang_completes_on_other_path(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t;
+
+	rdp_lun_set_kernel_timeout(lun, 30000);
+	a->mode = FAKE_HANG;
+	tcmd_init(&t, 0x2a, 0, 8);
+	rdp_lun_submit(lun, &t.c);
+	fake_now += 13500ull * 1000000;
+	g_assert_cmpuint(fake_timeout_dev(a), ==, 1);
+	g_assert_false(t.done);
+	g_assert_true(fake_pending_dev(0) == b);
+	g_assert_cmpuint(t.c.req.timeout_ms, ==, 13500); /* 27 s - 13.5 s */
+	fake_now += 1 * SEC;
+	g_assert_cmpuint(fake_complete_dev(b, 1), ==, 1);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	g_assert_cmpuint(rdp_lun_stats(lun)->expired, ==, 0);
+	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
+	rdp_lun_close(lun);
+}
+
+/* A delayed retry (BUSY) whose deadline passes before its turn is not sent again; a command
+ * waiting for a path is not either. With cmd_time_out 0 there is no deadline at all. */
+static void test_deadline_queues(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t, w;
+
+	rdp_lun_set_kernel_timeout(lun, 10000); /* deadline 7.5 s */
+	a->mode = b->mode = FAKE_BUSY;
+	tcmd_init(&t, 0x2a, 0, 8);
+	rdp_lun_submit(lun, &t.c);
+	fake_now += 7 * SEC;
+	g_assert_cmpuint(fake_complete_all(), ==, 1); /* BUSY: a retry in 100 ms */
+	g_assert_false(t.done);
+	fake_now += 1 * SEC;
+	rdp_lun_tick(lun);
+	g_assert_true(t.done);
+	g_assert_cmpuint(a->by_opcode[0x2a] + b->by_opcode[0x2a], ==, 1);
+	g_assert_cmpuint(rdp_lun_stats(lun)->expired, ==, 1);
+
+	/* waiting for a path: the no-path bound is set longer here, so the deadline decides */
+	a->mode = b->mode = FAKE_NO_CONNECT;
+	rdp_lun_set_no_path_timeout(lun, 60000);
+	tcmd_init(&w, 0x2a, 0, 8);
+	rdp_lun_submit(lun, &w.c);
+	fake_complete_all();
+	fake_complete_all();
+	g_assert_false(w.done);
+	unsigned int sent = a->by_opcode[0x2a] + b->by_opcode[0x2a];
+	fake_now += 8 * SEC;
+	a->mode = b->mode = FAKE_OK;
+	rdp_lun_tick(lun);
+	g_assert_true(w.done);
+	g_assert_cmpuint(rdp_lun_stats(lun)->expired, ==, 2);
+	g_assert_cmpuint(rdp_lun_stats(lun)->no_path_failed, ==, 0);
+	fake_complete_all(); /* the checker's probes */
+	g_assert_cmpuint(a->by_opcode[0x2a] + b->by_opcode[0x2a], ==, sent);
+
+	rdp_lun_set_kernel_timeout(lun, 0);
+	a->mode = b->mode = FAKE_OK;
+	for (int i = 0; i < 10; i++) {
+		fake_now += 6 * SEC;
+		rdp_lun_tick(lun);
+		fake_complete_all();
+	}
+	tcmd_init(&t, 0x28, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(t.c.req.timeout_ms, ==, 30000); /* cmd_timeout, uncut */
+	fake_now += 100 * SEC;
+	fake_complete_all();
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	rdp_lun_close(lun);
+}
+
 static void test_queue_full_waits(void)
 {
 	struct fake_dev *a;
@@ -856,6 +978,10 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/all-paths-down", test_all_paths_down);
 	g_test_add_func("/lun/busy-retry-bounded", test_busy_retry_bounded);
 	g_test_add_func("/lun/queue-full-waits", test_queue_full_waits);
+	g_test_add_func("/lun/deadline-hung-write-not-reissued", test_deadline_hung_write_not_reissued);
+	g_test_add_func("/lun/deadline-hang-completes-on-other-path",
+			test_deadline_hang_completes_on_other_path);
+	g_test_add_func("/lun/deadline-queues", test_deadline_queues);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
 	g_test_add_func("/lun/transfer-length", test_transfer_length);

@@ -1,0 +1,132 @@
+#!/bin/bash
+# libiscsi's SCSI conformance suite (iscsi-test-cu, Debian libiscsi-bin) through two iSCSI targets
+# on one guest: (a) LIO `block` on one scsi_debug path, the baseline, and (b) the gateway over
+# both paths. Prints a table by test: passed on both, failed on both, only on (a), only on (b).
+# Fails when a test that passes on (a) fails on (b) and is not in the list of known, documented
+# differences (docs/commands.md), or when the daemon stops answering (its ring or its bus).
+#   ARGS: the -t expressions, comma-separated (default: the families below, chosen to fit CI time)
+set -euo pipefail
+source "$RDP_SRC/tests/vm/guest-lib.sh"
+source "$RDP_SRC/tests/vm/rdp-lib.sh"
+source "$RDP_SRC/tests/vm/iscsi-lib.sh"
+iscsi_unstick_on_failure
+
+readonly BASE_IQN=iqn.2003-01.org.linux-iscsi.rdp-vm:base
+readonly GW_IQN=iqn.2003-01.org.linux-iscsi.rdp-vm:gw
+readonly INITIATOR=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
+# Families that exercise what the gateway answers or checks itself (identity, capacity, LBA
+# ranges, data lengths) plus the plain data path. The whole SCSI family takes longer than CI
+# allows under TCG (each family runs twice).
+readonly TESTS=${1:-SCSI.GetLBAStatus,SCSI.Inquiry,SCSI.ReadCapacity10,SCSI.ReadCapacity16,SCSI.Read10,SCSI.Read16,SCSI.Write10,SCSI.Write16,SCSI.CompareAndWrite,SCSI.Verify10,SCSI.WriteSame10,SCSI.WriteSame16,SCSI.Unmap,SCSI.TestUnitReady,SCSI.ModeSense6,SCSI.ReportSupportedOpcodes,SCSI.PreFetch10,SCSI.OrWrite}
+# Tests that pass on LIO block and not through the gateway, each with its reason in
+# docs/commands.md ("Conformance"). Empty until one is found and explained.
+readonly KNOWN_DIFFERENT=""
+
+vm_scsi_debug_paths 2 lbpu=1 lbpws=1
+: >"$RDP_LOG"
+rdp_start
+size=$(($(<"/sys/block/${PATH_SD[0]}/size") * 512))
+
+tpg_open() { # IQN
+	cat <<EOT
+/iscsi/$1/tpg1 set attribute authentication=0 demo_mode_write_protect=0 generate_node_acls=1 cache_dynamic_acls=1
+EOT
+}
+vm_targetcli >/dev/null <<EOT
+/backstores/block create name=base dev=/dev/${PATH_SD[0]}
+/backstores/user:rdp create name=gw size=$size cfgstring=wwid=$WWID
+/iscsi create $BASE_IQN
+/iscsi/$BASE_IQN/tpg1/luns create /backstores/block/base
+$(tpg_open "$BASE_IQN")
+/iscsi create $GW_IQN
+/iscsi/$GW_IQN/tpg1/luns create /backstores/user:rdp/gw
+$(tpg_open "$GW_IQN")
+EOT
+modprobe crc32c || true
+vm_log "targets: (a) $BASE_IQN on /dev/${PATH_SD[0]}, (b) $GW_IQN over ${PATH_SG[*]}"
+
+# run_suite NAME IQN: the suite's XML in $VMOUT/NAME/; per-test results as "name pass|fail".
+run_suite() {
+	local dir=$VMOUT/$1 t rc=0
+	mkdir -p "$dir"
+	(
+		cd "$dir"
+		IFS=,
+		for t in $TESTS; do
+			timeout 600 iscsi-test-cu -d -x -t "$t" -i "$INITIATOR" "iscsi://127.0.0.1/$2/0" \
+				>"$t.log" 2>&1 || true
+			[[ -f CUnitAutomated-Results.xml ]] && mv CUnitAutomated-Results.xml "$t.xml"
+		done
+	) || rc=$?
+	return $rc
+}
+
+# the CUnit XML: <CUNIT_RUN_TEST_SUCCESS>/<CUNIT_RUN_TEST_FAILURE> records, each <TEST_NAME>
+results() { # NAME
+	python3 - "$VMOUT/$1" <<'PY'
+import glob, re, sys
+out = {}
+for f in sorted(glob.glob(sys.argv[1] + "/*.xml")):
+    fam = f.rsplit("/", 1)[1][:-4]
+    text = open(f, errors="replace").read()
+    for kind, body in re.findall(r"<CUNIT_RUN_TEST_(SUCCESS|FAILURE)>(.*?)</CUNIT_RUN_TEST_\1>", text, re.S):
+        name = re.search(r"<TEST_NAME>\s*(.*?)\s*</TEST_NAME>", body, re.S).group(1)
+        key = fam + "." + name
+        # a test with several failed assertions has several FAILURE records
+        out[key] = "fail" if kind == "FAILURE" or out.get(key) == "fail" else "pass"
+for k in sorted(out):
+    print(k, out[k])
+PY
+}
+
+# the gateway's ring, asked through iSCSI after the suite
+ring_answers() {
+	timeout 30 iscsi-inq -i "$INITIATOR" "iscsi://127.0.0.1/$GW_IQN/0" >/dev/null 2>&1
+}
+
+run_suite base "$BASE_IQN"
+vm_log "baseline (a) done"
+run_suite gw "$GW_IQN"
+vm_log "gateway (b) done"
+
+kill -0 "$RDP_PID" 2>/dev/null || vm_fail "tcmu-rdpd died during the suite"
+timeout 20 "$RDPCTL" show topology >/dev/null 2>&1 || vm_fail "tcmu-rdpd does not answer on the bus after the suite"
+ring_answers || vm_fail "the gateway's LUN does not answer INQUIRY after the suite"
+
+results base >"$VMOUT/base.txt"
+results gw >"$VMOUT/gw.txt"
+[[ -s $VMOUT/base.txt ]] || vm_fail "no results from the baseline run: $(tail -5 "$VMOUT"/base/*.log)"
+[[ -s $VMOUT/gw.txt ]] || vm_fail "no results from the gateway run: $(tail -5 "$VMOUT"/gw/*.log)"
+
+python3 - "$VMOUT/base.txt" "$VMOUT/gw.txt" "$KNOWN_DIFFERENT" <<'PY' | tee "$VMOUT/table.txt"
+import sys
+def load(f):
+    return dict(l.split() for l in open(f) if l.strip())
+a, b = load(sys.argv[1]), load(sys.argv[2])
+known = set(sys.argv[3].split())
+rows = {"passed on both": [], "failed on both": [], "passed only on (a) LIO block": [],
+        "passed only on (b) the gateway": [], "run on one side only": []}
+for t in sorted(set(a) | set(b)):
+    if t not in a or t not in b:
+        rows["run on one side only"].append(t)
+    elif a[t] == b[t] == "pass":
+        rows["passed on both"].append(t)
+    elif a[t] == b[t]:
+        rows["failed on both"].append(t)
+    elif a[t] == "pass":
+        rows["passed only on (a) LIO block"].append(t)
+    else:
+        rows["passed only on (b) the gateway"].append(t)
+print(f"conformance: (a) passed {sum(v == 'pass' for v in a.values())} of {len(a)}, "
+      f"(b) passed {sum(v == 'pass' for v in b.values())} of {len(b)}")
+for k, v in rows.items():
+    print(f"{k}: {len(v)}")
+    for t in v:
+        print(f"    {t}{'  (known, docs/commands.md)' if t in known else ''}")
+bad = [t for t in rows["passed only on (a) LIO block"] + rows["run on one side only"]
+       if t not in known and t in a and a[t] == "pass"]
+if bad:
+    print("REGRESSIONS against LIO block: " + " ".join(bad))
+    sys.exit(1)
+PY
+vm_log "conformance table in $VMOUT/table.txt"
