@@ -453,9 +453,9 @@ void rdp_dev_log_summary(const struct rdp_dev *dev)
 	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", dev->name, "MESSAGE",
 			 "summary lun=%s cmds=%" PRIu64 " errors_returned=%" PRIu64
 			 " failovers=%" PRIu64 " path_failures=%" PRIu64 " path_recoveries=%" PRIu64
-			 " max_latency_ms=%.1f kicks=%" PRIu64,
+			 " expired=%" PRIu64 " max_latency_ms=%.1f kicks=%" PRIu64,
 			 dev->name, s->cmds, s->errors_returned, s->failovers, s->path_failures,
-			 s->path_recoveries, s->lat_max_us / 1000.0, dev->kicks);
+			 s->path_recoveries, s->expired, s->lat_max_us / 1000.0, dev->kicks);
 	for (unsigned int i = 0; i < rdp_lun_path_count(dev->lun); i++) {
 		const struct rdp_path *p = rdp_lun_path(dev->lun, i);
 		const struct rdp_path_stats *ps = rdp_path_stats(p);

@@ -117,7 +117,10 @@ struct rdp_lun {
 	struct rdp_page vpd[256]; /* VPD pages served from cache; [0x83] is LU-only */
 	struct rdp_page rc16;
 
-	struct rdp_cmd_queue waiting; /* no usable path, or every path's queue full */
+	struct rdp_cmd_queue waiting; /* no usable path: bounded by no_path_retry */
+	/* every usable path's queue full: waits for a completion, whatever no_path_retry says
+	 * (a resource wait, not a path wait: SPDK's nomem_io); bounded by the deadline only */
+	struct rdp_cmd_queue busy;
 	struct rdp_cmd_queue delayed; /* retry after not_before_ns */
 	unsigned int inflight;
 	uint64_t next_seq;

@@ -180,46 +180,76 @@ static void hold(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	q_insert_by_arrival(&lun->waiting, cmd);
 }
 
-static void dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
+/* What dispatch() did with a command. */
+enum dispatched {
+	SENT,	/* on a path */
+	WAITING, /* back in a queue: no path, or no room on any */
+	ENDED,	 /* finished (no path under the fail policy, or past its deadline) */
+};
+
+static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *p, uint64_t now)
+{
+	struct rdp_req *req = &cmd->req;
+	memset(&req->res, 0, sizeof(req->res));
+	req->cdb = cmd->cdb;
+	req->cdb_len = cmd->cdb_len;
+	req->dir = cmd->dir;
+	req->iov = cmd->iov;
+	req->iov_cnt = cmd->iov_cnt;
+	req->xfer_len = cmd->xfer_len;
+	req->timeout_ms = attempt_timeout_ms(lun, cmd, now);
+	req->complete = req_done;
+	req->owner = cmd;
+	cmd->path = p;
+	cmd->sent_ns = now;
+	int rc = lun->env.backend->submit(p->bctx, req);
+	if (rc == 0) {
+		p->st.inflight++;
+		p->st.cmds++;
+		rdp_path_load_start(&p->load, cmd->xfer_len);
+		return 0;
+	}
+	cmd->path = NULL;
+	return rc;
+}
+
+static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 {
 	for (;;) {
 		if (expired(cmd, now)) {
 			expire(lun, cmd, now);
-			return;
+			return ENDED;
 		}
 		struct rdp_path *p = rdp_group_select(lun, cmd->xfer_len);
 		if (!p) {
-			if (lun->no_path_retry == RDP_NO_PATH_FAIL)
+			if (lun->no_path_retry == RDP_NO_PATH_FAIL) {
 				fail_no_path(lun, cmd);
-			else
-				hold(lun, cmd);
-			return;
-		}
-		struct rdp_req *req = &cmd->req;
-		memset(&req->res, 0, sizeof(req->res));
-		req->cdb = cmd->cdb;
-		req->cdb_len = cmd->cdb_len;
-		req->dir = cmd->dir;
-		req->iov = cmd->iov;
-		req->iov_cnt = cmd->iov_cnt;
-		req->xfer_len = cmd->xfer_len;
-		req->timeout_ms = attempt_timeout_ms(lun, cmd, now);
-		req->complete = req_done;
-		req->owner = cmd;
-		cmd->path = p;
-		cmd->sent_ns = now;
-		int rc = lun->env.backend->submit(p->bctx, req);
-		if (rc == 0) {
-			p->st.inflight++;
-			p->st.cmds++;
-			rdp_path_load_start(&p->load, cmd->xfer_len);
-			return;
-		}
-		cmd->path = NULL;
-		if (rc == -EBUSY) {
-			/* every queue of this path is full: wait for a completion */
+				return ENDED;
+			}
 			hold(lun, cmd);
-			return;
+			return WAITING;
+		}
+		int rc = submit_on(lun, cmd, p, now);
+		if (rc == 0)
+			return SENT;
+		if (rc == -EBUSY) {
+			/* this path's queues are full: any other usable path of the group, else
+			 * wait for a completion. Neither is a path failure. */
+			for (unsigned int i = 0; i < lun->npaths; i++) {
+				struct rdp_path *q = lun->paths[i];
+				if (q == p || q->group != p->group || !rdp_path_usable(q))
+					continue;
+				rc = submit_on(lun, cmd, q, now);
+				if (rc == 0)
+					return SENT;
+				if (rc != -EBUSY) {
+					g_autofree char *why =
+						g_strdup_printf("submit: %s", g_strerror(-rc));
+					rdp_path_error(q, why);
+				}
+			}
+			q_insert_by_arrival(&lun->busy, cmd);
+			return WAITING;
 		}
 		/* never reached the device (offline, removed): safe to move at once */
 		g_autofree char *why = g_strdup_printf("submit: %s", g_strerror(-rc));
@@ -227,7 +257,16 @@ static void dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 	}
 }
 
-/* Commands held for lack of a path (or of queue room) go out again in arrival order. */
+/* Commands held for lack of room go out again in arrival order, until one finds none. */
+static void run_busy(struct rdp_lun *lun, uint64_t now)
+{
+	unsigned int n = lun->busy.len;
+	while (n-- && lun->busy.head)
+		if (dispatch(lun, q_pop(&lun->busy), now) == WAITING)
+			break;
+}
+
+/* Commands held for lack of a path go out again in arrival order. */
 void rdp_lun_run_waiting(struct rdp_lun *lun)
 {
 	unsigned int n = lun->waiting.len;
@@ -236,9 +275,8 @@ void rdp_lun_run_waiting(struct rdp_lun *lun)
 	while (n-- && lun->waiting.head) {
 		struct rdp_cmd *cmd = q_pop(&lun->waiting);
 		uint64_t waited = now - cmd->not_before_ns;
-		dispatch(lun, cmd, now);
-		if (lun->waiting.tail == cmd)
-			break; /* it went straight back: no room anywhere yet */
+		if (dispatch(lun, cmd, now) == WAITING)
+			break; /* it went straight back: no path yet (or no room) */
 		lun->st.queue_time_us += waited / 1000;
 	}
 }
@@ -324,6 +362,8 @@ static void req_done(struct rdp_req *req)
 		q_push(&lun->delayed, cmd);
 		break;
 	}
+	if (lun->busy.head)
+		run_busy(lun, now); /* p has room again */
 	if (lun->waiting.head)
 		rdp_lun_run_waiting(lun);
 }
@@ -363,6 +403,11 @@ void rdp_lun_submit(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		finish_at(lun, cmd, cmd->start_ns);
 		return;
 	}
+	if (lun->busy.head) {
+		/* keep arrival order behind commands waiting for room */
+		q_insert_by_arrival(&lun->busy, cmd);
+		return;
+	}
 	if (lun->waiting.head) {
 		/* keep arrival order behind commands already waiting */
 		hold(lun, cmd);
@@ -394,6 +439,10 @@ void rdp_lun_tick(struct rdp_lun *lun)
 		cmd->not_before_ns = 0;
 		dispatch(lun, cmd, now);
 	}
+
+	/* commands waiting for room: only their deadline ends the wait (dispatch expires them) */
+	if (lun->busy.head)
+		run_busy(lun, now);
 
 	/* commands that waited for a path longer than the policy allows fail with a clear sense */
 	uint64_t bound = no_path_hold_ns(lun);
@@ -917,7 +966,8 @@ void rdp_lun_close(struct rdp_lun *lun)
 		return;
 	/* the caller waits for rdp_lun_inflight() == 0; fail what never left the gateway */
 	struct rdp_cmd *cmd;
-	while ((cmd = q_pop(&lun->waiting)) || (cmd = q_pop(&lun->delayed)))
+	while ((cmd = q_pop(&lun->waiting)) || (cmd = q_pop(&lun->delayed)) ||
+	       (cmd = q_pop(&lun->busy)))
 		fail_no_path(lun, cmd);
 	for (unsigned int i = 0; i < lun->npaths; i++) {
 		struct rdp_path *p = lun->paths[i];

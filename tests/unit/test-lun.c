@@ -523,6 +523,68 @@ static void test_queue_full_waits(void)
 	rdp_lun_close(lun);
 }
 
+/* Issue 10: a full queue is not a missing path. Under no_path_retry = fail, commands that find
+ * every queue full wait for room (never failed with 02/08/00 while every path is fine), a full
+ * path sends the command to another usable one first, and each waiting command is tried once
+ * per completion, not once per waiting command. */
+static void test_queue_full_is_not_no_path(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun_spec spec = {
+		.name = "lun0",
+		.paths = (char **)paths,
+		.cmd_timeout_ms = 30000,
+		.checker_interval_ms = 5000,
+		.max_retries = 3,
+		.no_path_retry = RDP_NO_PATH_FAIL,
+	};
+	g_autoptr(GError) err = NULL;
+	struct rdp_lun *lun = rdp_lun_open(&spec, &env, &err);
+	g_assert_no_error(err);
+	struct tcmd t[6];
+
+	/* sg0 takes one, sg1 any number: the third goes to sg1 though the selector chose sg0 */
+	a->queue_limit = 1;
+	for (int i = 0; i < 3; i++) {
+		tcmd_init(&t[i], 0x28, i, 1);
+		rdp_lun_submit(lun, &t[i].c);
+	}
+	g_assert_cmpuint(fake_pending_count(), ==, 3);
+	g_assert_cmpuint(b->pending, ==, 2);
+	while (fake_complete_all())
+		;
+	/* both full: the rest wait for room, and a tick under the fail policy does not fail them */
+	b->queue_limit = 1;
+	for (int i = 0; i < 6; i++) {
+		tcmd_init(&t[i], 0x28, i, 1);
+		rdp_lun_submit(lun, &t[i].c);
+	}
+	g_assert_cmpuint(fake_pending_count(), ==, 2);
+	fake_now += 1 * SEC;
+	rdp_lun_tick(lun);
+	fake_now += 1 * SEC;
+	rdp_lun_tick(lun);
+	for (int i = 0; i < 6; i++)
+		g_assert_false(t[i].done && t[i].c.status != RDP_SAM_GOOD);
+	g_assert_cmpuint(rdp_lun_stats(lun)->no_path_failed, ==, 0);
+	unsigned int subs = a->submitted + b->submitted;
+	while (fake_complete_all())
+		;
+	for (int i = 0; i < 6; i++) {
+		g_assert_true(t[i].done);
+		g_assert_cmpuint(t[i].c.status, ==, RDP_SAM_GOOD);
+		g_assert_cmpuint(t[i].order, ==, 3 + i + 1); /* arrival order kept */
+	}
+	/* each of the 4 waiting went out once, plus at most one refused try per completion */
+	g_assert_cmpuint(a->submitted + b->submitted - subs, <=, 4 + 6);
+	g_assert_cmpuint(rdp_lun_stats(lun)->no_path_failed, ==, 0);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
+	rdp_lun_close(lun);
+}
+
 static void test_frontend_answers(void)
 {
 	struct fake_dev *a, *b;
@@ -982,6 +1044,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/deadline-hang-completes-on-other-path",
 			test_deadline_hang_completes_on_other_path);
 	g_test_add_func("/lun/deadline-queues", test_deadline_queues);
+	g_test_add_func("/lun/queue-full-is-not-no-path", test_queue_full_is_not_no_path);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
 	g_test_add_func("/lun/transfer-length", test_transfer_length);

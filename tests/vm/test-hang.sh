@@ -1,0 +1,97 @@
+#!/bin/bash
+# Paths that hang rather than fail (issue 10). scsi_debug ignores every command while
+# every_nth=1 opts=4 (module-wide: both paths hang); the backstore's cmd_time_out is 10 s.
+# (b) One WRITE stranded on its path for a moment: it completes on the other path within
+#     cmd_time_out, and the initiator sees no error.
+# (a) A WRITE hangs longer than cmd_time_out: the kernel fails it to the initiator, which then
+#     writes the same block with other data and succeeds. Long after every timeout the block
+#     holds the new data, read through the gateway and on the backing store: the old WRITE was
+#     never re-sent after the kernel gave up on it (a lost update otherwise).
+set -euo pipefail
+source "$RDP_SRC/tests/vm/guest-lib.sh"
+source "$RDP_SRC/tests/vm/rdp-lib.sh"
+
+readonly SDEBUG=/sys/bus/pseudo/drivers/scsi_debug
+readonly TIMEOUT=10 # the backstore's cmd_time_out, seconds
+strand_on() { echo 1 >"$SDEBUG/every_nth"; echo 4 >"$SDEBUG/opts"; }
+strand_off() { echo 0 >"$SDEBUG/opts"; echo 0 >"$SDEBUG/every_nth"; }
+trap strand_off EXIT
+
+vm_scsi_debug_paths 2
+cat >/tmp/rdp.conf <<EOT
+[defaults]
+checker_interval = 1
+max_checker_interval = 1
+EOT
+: >"$RDP_LOG"
+rdp_start --config /tmp/rdp.conf
+vm_targetcli >/dev/null <<EOT
+/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
+/backstores/user:rdp/lun0 set attribute cmd_time_out=$TIMEOUT
+/loopback create $RDP_LOOP_WWN
+/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
+EOT
+disk=$(rdp_loop_disk)
+vm_assert_eq $TIMEOUT "$(cat /sys/kernel/config/target/core/user_*/lun0/attrib/cmd_time_out)" "cmd_time_out"
+vm_wait 15 grep -q "kernel cmd_time_out $((TIMEOUT * 1000)) ms" "$RDP_LOG" ||
+	vm_fail "the daemon did not take the backstore's cmd_time_out: $(grep cmd_time_out "$RDP_LOG")"
+
+block() { head -c 4096 /dev/zero | tr '\0' "$1"; }
+# write_block CHAR SEEK(4k blocks): through the gateway, direct
+write_block() { block "$1" | dd of="/dev/$disk" bs=4096 seek="$2" count=1 oflag=direct conv=notrunc status=none; }
+# read_block DEV SEEK: the first byte of the block, and whether the block is all one byte
+read_block() {
+	dd if="/dev/$1" bs=4096 skip="$2" count=1 iflag=direct status=none | od -An -c | tr -d ' \n' | cut -c1-1
+}
+uniform() { # DEV SEEK CHAR
+	[[ $(dd if="/dev/$1" bs=4096 skip="$2" count=1 iflag=direct status=none | tr -d "$3" | wc -c) == 0 ]]
+}
+both_paths_active() { (($("$RDPCTL" show paths 2>/dev/null | grep -c " active") >= 2)); }
+
+# ---- (b) a command that hangs on one path completes on the other ----
+write_block O 100
+t0=$(date +%s.%N)
+strand_on
+( write_block B 100 ) &
+writer=$!
+sleep 1.5 # the WRITE reached its path and was ignored there; what follows is answered again
+strand_off
+rc=0
+wait "$writer" || rc=$?
+t1=$(date +%s.%N)
+elapsed=$(echo "$t1 - $t0" | bc)
+((rc == 0)) || vm_fail "(b) the initiator saw an error for a WRITE that hung on one path (after ${elapsed} s)"
+(($(echo "$elapsed < $TIMEOUT" | bc))) || vm_fail "(b) took ${elapsed} s, not within cmd_time_out"
+uniform "$disk" 100 B || vm_fail "(b) the block does not hold the WRITE's data"
+uniform "${PATH_SD[0]}" 100 B || vm_fail "(b) the backing store does not hold the WRITE's data"
+grep -q "DID_TIME_OUT" "$RDP_LOG" || vm_fail "(b) no path timed out: the command did not hang"
+vm_log "(b) hung on one path, completed on the other in ${elapsed} s, no error at the initiator"
+echo "RESULT hang-other-path: elapsed_s=$elapsed initiator_errors=0"
+vm_wait 30 both_paths_active || vm_fail "paths did not come back after (b)"
+
+# ---- (a) no lost update after the kernel's cmd_time_out ----
+write_block O 200
+strand_on
+t0=$(date +%s.%N)
+rc=0
+write_block A 200 || rc=$?
+t1=$(date +%s.%N)
+((rc != 0)) || vm_fail "(a) a WRITE with every path hung succeeded"
+vm_log "(a) the initiator's WRITE A failed after $(echo "$t1 - $t0" | bc) s (the kernel's cmd_time_out)"
+strand_off
+vm_wait 30 both_paths_active || vm_fail "paths did not come back after the strand"
+written=0
+for try in 1 2 3 4 5; do
+	if write_block N 200; then written=1; break; fi
+	sleep 2
+done
+((written)) || vm_fail "(a) the initiator's second WRITE (new data) failed 5 times"
+vm_log "(a) the initiator wrote N over the block (try $try); waiting out every timeout"
+sleep 45 # longer than any attempt of the old WRITE could take (13 s cmd_timeout + EH, twice)
+uniform "$disk" 200 N || vm_fail "(a) LOST UPDATE: the block read through the gateway is '$(read_block "$disk" 200)', not N"
+uniform "${PATH_SD[0]}" 200 N || vm_fail "(a) LOST UPDATE: the backing store holds '$(read_block "${PATH_SD[0]}" 200)', not N"
+grep -q "reached the kernel's cmd_time_out" "$RDP_LOG" || vm_fail "(a) no expiry logged"
+summary=$(rdp_summary)
+echo "$summary"
+vm_log "(a) the block holds the new data on the gateway and the backing store"
+echo "RESULT hang-no-lost-update: ok"
