@@ -135,9 +135,13 @@ static bool cdb_lba_range(const uint8_t *cdb, uint64_t *lba, uint64_t *nblocks)
 		*lba = rdp_get_be64(cdb + 2);
 		*nblocks = cdb[13];
 		return true;
-	case 0x8b: case 0x9a: case 0x9c: /* ORWRITE(16), WRITE STREAM(16), WRITE ATOMIC(16) */
+	case 0x8b: /* ORWRITE(16) */
 		*lba = rdp_get_be64(cdb + 2);
 		*nblocks = rdp_get_be32(cdb + 10);
+		return true;
+	case 0x9a: case 0x9c: /* WRITE STREAM(16), WRITE ATOMIC(16): a 16-bit length at 12 */
+		*lba = rdp_get_be64(cdb + 2);
+		*nblocks = rdp_get_be16(cdb + 12);
 		return true;
 	case 0x7f: /* variable length: READ/VERIFY/WRITE/WRITE SAME(32) */
 		*lba = rdp_get_be64(cdb + 12);

@@ -96,6 +96,28 @@ static bool sbc_range(const uint8_t *cdb, unsigned int cdb_len, uint64_t *lba, u
 		*lba = rdp_get_be64(cdb + 2);
 		*n = rdp_get_be16(cdb + 12);
 		return true;
+	case 0x3e: /* READ LONG(10), WRITE LONG(10): one block */
+	case 0x3f:
+		*lba = rdp_get_be32(cdb + 2);
+		*n = 1;
+		return true;
+	case 0x9e: /* READ LONG(16), GET LBA STATUS: one block */
+		if ((cdb[1] & 0x1f) != 0x11 && (cdb[1] & 0x1f) != 0x12)
+			return false;
+		*lba = rdp_get_be64(cdb + 2);
+		*n = 1;
+		return true;
+	case 0x9f: /* WRITE LONG(16) */
+		if ((cdb[1] & 0x1f) != 0x11)
+			return false;
+		*lba = rdp_get_be64(cdb + 2);
+		*n = 1;
+		return true;
+	case 0x94: /* ZBC OUT, ZBC IN: the zone's first LBA */
+	case 0x95:
+		*lba = rdp_get_be64(cdb + 2);
+		*n = 1;
+		return true;
 	case VARLEN_CDB: /* READ, VERIFY, WRITE, WRITE AND VERIFY, WRITE SAME, ORWRITE (32) */
 		if (cdb_len < 32 || rdp_get_be16(cdb + 8) < 0x0009 ||
 		    rdp_get_be16(cdb + 8) > 0x000e)
@@ -106,14 +128,6 @@ static bool sbc_range(const uint8_t *cdb, unsigned int cdb_len, uint64_t *lba, u
 		return true;
 	}
 	return false;
-}
-
-/* WRITE SAME(16) or (32) with NDOB: the device writes zeroes (or unmaps) with no buffer. */
-static bool ndob(const uint8_t *cdb)
-{
-	if (cdb[0] == 0x93)
-		return cdb[1] & 0x01;
-	return cdb[0] == VARLEN_CDB && rdp_get_be16(cdb + 8) == 0x000d && (cdb[10] & 0x01);
 }
 
 static bool in_range(uint64_t lba, uint64_t n)
@@ -191,9 +205,9 @@ static void check_run(const struct run *r)
 	FZ_CHECK(c->status == 0xff); /* not answered: left for the path */
 	FZ_CHECK(c->dir == RDP_DIR_NONE || c->dir == RDP_DIR_TO_DEV || c->dir == RDP_DIR_FROM_DEV);
 	FZ_CHECK((c->dir == RDP_DIR_NONE) == (c->xfer_len == 0));
-	/* Without a data buffer only WRITE SAME with NDOB (no data-out buffer) writes blocks; a
-	 * READ or WRITE whose data the ring did not carry moves nothing. */
-	if (sbc_range(c->cdb, c->cdb_len, &lba, &n, &to_end) && (c->xfer_len || ndob(c->cdb))) {
+	/* The general rule, data or none (WRITE LONG, WRITE SAME with NDOB, GET LBA STATUS reach
+	 * blocks without a buffer): nothing addressed past the backstore's end goes to a path. */
+	if (sbc_range(c->cdb, c->cdb_len, &lba, &n, &to_end)) {
 		if (to_end)
 			FZ_CHECK(lun.fe_blocks == lun.cap.blocks && lba <= lun.fe_blocks);
 		else
@@ -201,6 +215,8 @@ static void check_run(const struct run *r)
 	}
 	if (c->cdb[0] == 0x42)
 		check_unmap(c);
+	/* ATA PASS-THROUGH: its LBA is in ATA registers, never range-checked, never passed */
+	FZ_CHECK(c->cdb[0] != 0x85 && c->cdb[0] != 0xa1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
