@@ -42,6 +42,7 @@ struct rdp_dev {
 	struct rdp_lun *lun;
 	guint uio_source;
 	guint tick_source;
+	unsigned int ticks;
 	guint kick_source;
 	bool removed;
 	unsigned int inflight;
@@ -217,7 +218,8 @@ static void dev_read_kernel_timeout(struct rdp_dev *dev)
 static gboolean dev_tick(gpointer data)
 {
 	struct rdp_dev *dev = data;
-	dev_read_kernel_timeout(dev);
+	if (++dev->ticks % (1000 / DEV_TICK_MS) == 0) /* once a second is soon enough */
+		dev_read_kernel_timeout(dev);
 	rdp_lun_tick(dev->lun);
 	return G_SOURCE_CONTINUE;
 }

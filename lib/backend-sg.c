@@ -217,7 +217,9 @@ static int sg_exec_sync(void *ctx, struct rdp_req *req)
 	sg_io_hdr_t h;
 
 	sg_fill_hdr(&h, req);
-	if (ioctl(p->f[0].fd, SG_IO, &h) < 0) {
+	int rc = ioctl(p->f[0].fd, SG_IO, &h);
+	rdp_loop_clock_invalidate(); /* it may have blocked up to its timeout */
+	if (rc < 0) {
 		req->res.error = -errno;
 		return -errno;
 	}

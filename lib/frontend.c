@@ -256,6 +256,23 @@ static bool data_len_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd, ui
 	return cmd->xfer_len == want;
 }
 
+/* RDPROTECT/WRPROTECT/VRPROTECT (byte 1, bits 7:5) asks for protection information, which a
+ * LUN without it enabled must refuse (SBC-4 4.22.2: ILLEGAL REQUEST, INVALID FIELD IN CDB). Some
+ * backing LUNs ignore the field and move plain data instead (scsi_debug with dif=0); the
+ * gateway answers for them from the LUN's own READ CAPACITY(16) PROT_EN bit. */
+static bool protect_refused(const struct rdp_lun *lun, const uint8_t *cdb)
+{
+	switch (cdb[0]) {
+	case 0x28: case 0xa8: case 0x88: case 0x2a: case 0xaa: case 0x8a: case 0x2e: case 0xae:
+	case 0x8e: case 0x2f: case 0xaf: case 0x8f: case 0x41: case 0x93: case 0x89: case 0x8b:
+		break;
+	default:
+		return false;
+	}
+	bool prot_en = lun->rc16.data && lun->rc16.len > 12 && (lun->rc16.data[12] & 0x01);
+	return (cdb[1] & 0xe0) && !prot_en;
+}
+
 static bool range_ok(const struct rdp_lun *lun, uint64_t lba, uint64_t n)
 {
 	return lba <= lun->fe_blocks && n <= lun->fe_blocks - lba;
@@ -342,10 +359,24 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		emulate_read_capacity10(lun, cmd);
 		return true;
 	case 0x9e:
-		if ((cdb[1] & 0x1f) == 0x10) {
+		switch (cdb[1] & 0x1f) {
+		case 0x10:
 			emulate_read_capacity16(lun, cmd);
 			return true;
+		case 0x11: /* READ LONG(16); PBLOCK (byte 14 bit 1) as for READ LONG(10) */
+			if ((cdb[14] & 0x02) && lun->fe_blocks != lun->cap.blocks)
+				break;
+			goto sa_ok;
+		case 0x12: /* GET LBA STATUS */
+			goto sa_ok;
+		default:
+			break;
 		}
+		/* REPORT REFERRALS names an LBA, REMOVE ELEMENT AND TRUNCATE and RESTORE ELEMENTS
+		 * AND REBUILD change the backing LUN's capacity: none is for a pass-through */
+		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+		return true;
+	sa_ok:
 		break;
 	case 0xa3: /* REPORT TARGET PORT GROUPS: the gateway is one port, it does not claim TPGS */
 	case 0xa4: /* SET TARGET PORT GROUPS */
@@ -373,14 +404,26 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
 		return true;
 	case 0x9f:
+		if ((cdb[1] & 0x1f) == 0x11 && (cdb[1] & 0x20) && lun->fe_blocks != lun->cap.blocks) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+			return true; /* WRITE LONG(16) with PBLOCK */
+		}
 		if ((cdb[1] & 0x1f) == 0x12) {
 			/* WRITE SCATTERED: its LBA ranges lie in the data-out buffer */
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
 			return true;
 		}
 		break;
-	case 0x94: /* ZBC OUT with ALL: every zone of the backing LUN */
-		if ((cdb[14] & 0x01) && lun->fe_blocks != lun->cap.blocks) {
+	case 0x94: /* ZBC OUT: ALL, a zone count, a zone straddling the end, or service actions
+		    * on the whole device reach past a partial backstore */
+		if (lun->fe_blocks != lun->cap.blocks) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
+			return true;
+		}
+		break;
+	case 0x3e: /* READ LONG(10), WRITE LONG(10) with PBLOCK: the whole physical block, */
+	case 0x3f: /* which may reach past a partial backstore */
+		if ((cdb[1] & (cdb[0] == 0x3e ? 0x04 : 0x20)) && lun->fe_blocks != lun->cap.blocks) {
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return true;
 		}
@@ -408,6 +451,10 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		}
 		if (!range_ok(lun, lba, n)) {
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x21, 0x00);
+			return true;
+		}
+		if (protect_refused(lun, cdb)) {
+			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return true;
 		}
 		if (!data_len_ok(lun, cmd, n)) {

@@ -64,6 +64,11 @@ void rdp_loop_clock_detach(void)
 	fresh = false;
 }
 
+void rdp_loop_clock_invalidate(void)
+{
+	fresh = false;
+}
+
 uint64_t rdp_loop_clock_ns(void)
 {
 	/* outside a dispatch (start-up, a probe loop) time must move between two calls */

@@ -15,7 +15,8 @@
 
 #define RDP_PROBE_TIMEOUT_MS 10000
 #define RDP_RETRY_DELAY_MS 100
-#define RDP_MIN_ATTEMPT_MS 100	    /* no attempt is sent with less time than this left */
+#define RDP_MIN_ATTEMPT_MS 1000    /* no attempt is sent with less time than this left: a
+				       * shorter timeout would fail healthy paths */
 #define RDP_DEADLINE_MARGIN_MS 3000 /* see rdp_deadline_margin_ms() */
 #define RDP_EXPIRED_LOG_MS 10000    /* one "expired" message per LUN per 10 s */
 
@@ -161,12 +162,15 @@ static void expire(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 /* One attempt's timeout: never past the deadline, and the first attempt takes at most half of
  * what is left, so a command stuck on a hung path still has time to complete on another. */
 static unsigned int attempt_timeout_ms(const struct rdp_lun *lun, const struct rdp_cmd *cmd,
-				       uint64_t now)
+				       const struct rdp_path *p, uint64_t now)
 {
 	if (!cmd->deadline_ns)
 		return lun->cmd_timeout_ms;
 	uint64_t left = (cmd->deadline_ns - now) / 1000000;
-	if (cmd->attempts == 0 && lun->npaths > 1)
+	bool other = false;
+	for (unsigned int i = 0; i < lun->npaths && !other; i++)
+		other = lun->paths[i] != p && rdp_path_usable(lun->paths[i]);
+	if (cmd->attempts == 0 && other)
 		left = MAX(left / 2, (uint64_t)RDP_MIN_ATTEMPT_MS);
 	return (unsigned int)MIN(left, (uint64_t)lun->cmd_timeout_ms);
 }
@@ -197,7 +201,7 @@ static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *
 	req->iov = cmd->iov;
 	req->iov_cnt = cmd->iov_cnt;
 	req->xfer_len = cmd->xfer_len;
-	req->timeout_ms = attempt_timeout_ms(lun, cmd, now);
+	req->timeout_ms = attempt_timeout_ms(lun, cmd, p, now);
 	req->complete = req_done;
 	req->owner = cmd;
 	cmd->path = p;
@@ -939,6 +943,7 @@ void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms)
 		return;
 	lun->kernel_timeout_ms = ms;
 	if (!ms) {
+		lun->no_path_timeout_ms = 20000;
 		g_message("lun %s: the kernel's cmd_time_out is 0 (never): commands have no deadline",
 			  lun->name);
 		return;

@@ -236,6 +236,9 @@ struct rdp_env {
 void rdp_loop_clock_attach(GMainContext *ctx);
 void rdp_loop_clock_detach(void);
 uint64_t rdp_loop_clock_ns(void);
+/* The next reading is fresh: after a call that blocked (a synchronous probe), the time cached
+ * for this dispatch is stale, and a deadline checked against it would pass too late. */
+void rdp_loop_clock_invalidate(void);
 /* g_unix_fd_add(fd, G_IO_IN, ...) on the default context for a data-path fd, without the two
  * wakeups of the loop per dispatch that GLib's blocking of a dispatching source costs. The
  * callback must not iterate the main loop. Remove with g_source_remove(). */

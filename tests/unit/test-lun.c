@@ -744,16 +744,22 @@ static void test_transfer_length(void)
 	    {"GET LBA STATUS end", {0x9e, 0x12, [8] = 0x03, [9] = 0xe8, [13] = 24}, 16, 24, false, 0x21},
 	    {"GET LBA STATUS 2^63", {0x9e, 0x12, 0x80, [13] = 24}, 16, 24, false, 0x21},
 	    {"GET LBA STATUS 2^64-1", {0x9e, 0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, [13] = 24}, 16, 24, false, 0x21},
-	    {"WRITE LONG(10) past end, no data", {0x3f, 0xa0, 0, 0, 0x03, 0xe8}, 10, 0, false, 0x21},
-	    {"WRITE LONG(10) last block, no data", {0x3f, 0xa0, 0, 0, 0x03, 0xe7}, 10, 0, true, 0},
-	    {"WRITE LONG(16) past end, no data", {0x9f, 0xb1, [8] = 0x03, [9] = 0xe8}, 16, 0, false, 0x21},
+	    {"WRITE LONG(10) past end, no data", {0x3f, 0xc0, 0, 0, 0x03, 0xe8}, 10, 0, false, 0x21},
+	    {"WRITE LONG(10) last block, no data", {0x3f, 0xc0, 0, 0, 0x03, 0xe7}, 10, 0, true, 0},
+	    {"WRITE LONG(16) past end, no data", {0x9f, 0xd1, [8] = 0x03, [9] = 0xe8}, 16, 0, false, 0x21},
 	    {"READ LONG(16) past end", {0x9e, 0x11, [8] = 0x10, [13] = 4}, 16, 0, false, 0x21},
-	    {"ZBC OUT past end", {0x94, 0x04, [8] = 0x10}, 16, 0, false, 0x21},
+	    {"ZBC OUT, backstore smaller", {0x94, 0x04, [8] = 0x01}, 16, 0, false, 0x24},
+	    {"ZBC IN past end", {0x95, 0x00, [8] = 0x10}, 16, 0, false, 0x21},
+	    {"REPORT REFERRALS", {0x9e, 0x13, [13] = 24}, 16, 24, false, 0x24},
+	    {"WRITE LONG(10) PBLOCK, backstore smaller", {0x3f, 0x20, 0, 0, 0x03, 0xe7}, 10, 0, false, 0x24},
 	    {"ZBC OUT ALL, backstore smaller", {0x94, 0x04, [14] = 1}, 16, 0, false, 0x24},
 	    {"ORWRITE(16) past end, no data", {0x8b, [8] = 0x03, [9] = 0xe7, [13] = 2}, 16, 0, false, 0x21},
 	    {"ATA PASS-THROUGH(16), no data", {0x85, 0x06, [12] = 0x10}, 16, 0, false, 0x20},
 	    {"ATA PASS-THROUGH(12), no data", {0xa1, 0x06}, 12, 0, false, 0x20},
 	    {"WRITE SCATTERED", {0x9f, 0x12}, 16, 0, false, 0x20},
+	    /* protection information asked of a LUN without it (libiscsi ReadProtect etc.) */
+	    {"READ(10) RDPROTECT 1", {0x28, 0x20, 0, 0, 0, 0, 0, 0, 1, 0}, 10, 512, false, 0x24},
+	    {"WRITE(16) WRPROTECT 7", {0x8a, 0xe0, [13] = 1}, 16, 512, false, 0x24},
 	};
 	struct fake_dev *a, *b;
 	setup_two(&a, &b);
