@@ -46,7 +46,7 @@ static void tcmd_init(struct tcmd *t, uint8_t op, uint64_t lba, uint32_t nblocks
 	t->c.done = tcmd_done;
 }
 
-static struct rdp_lun *open_lun(const char *const *paths)
+static struct rdp_lun *open_lun_policy(const char *const *paths, unsigned int no_path_retry)
 {
 	struct rdp_lun_spec spec = {
 		.name = "lun0",
@@ -54,13 +54,18 @@ static struct rdp_lun *open_lun(const char *const *paths)
 		.cmd_timeout_ms = 30000,
 		.checker_interval_ms = 5000,
 		.max_retries = 3,
-		.no_path_retry = RDP_NO_PATH_QUEUE,
+		.no_path_retry = no_path_retry,
 	};
 	g_autoptr(GError) err = NULL;
 	struct rdp_lun *lun = rdp_lun_open(&spec, &env, &err);
 	g_assert_no_error(err);
 	g_assert_nonnull(lun);
 	return lun;
+}
+
+static struct rdp_lun *open_lun(const char *const *paths)
+{
+	return open_lun_policy(paths, RDP_NO_PATH_QUEUE);
 }
 
 static void setup_two(struct fake_dev **a, struct fake_dev **b)
@@ -532,17 +537,7 @@ static void test_queue_full_is_not_no_path(void)
 	struct fake_dev *a, *b;
 	setup_two(&a, &b);
 	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun_spec spec = {
-		.name = "lun0",
-		.paths = (char **)paths,
-		.cmd_timeout_ms = 30000,
-		.checker_interval_ms = 5000,
-		.max_retries = 3,
-		.no_path_retry = RDP_NO_PATH_FAIL,
-	};
-	g_autoptr(GError) err = NULL;
-	struct rdp_lun *lun = rdp_lun_open(&spec, &env, &err);
-	g_assert_no_error(err);
+	struct rdp_lun *lun = open_lun_policy(paths, RDP_NO_PATH_FAIL);
 	struct tcmd t[6];
 
 	/* sg0 takes one, sg1 any number: the third goes to sg1 though the selector chose sg0 */
