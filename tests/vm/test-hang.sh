@@ -79,13 +79,13 @@ t1=$(date +%s.%N)
 ((rc != 0)) || vm_fail "(a) a WRITE with every path hung succeeded"
 vm_log "(a) the initiator's WRITE A failed after $(echo "$t1 - $t0" | bc) s (the kernel's cmd_time_out)"
 strand_off
-vm_wait 30 both_paths_active || vm_fail "paths did not come back after the strand"
+# at once, as an initiator's retry would: well before any attempt of the old WRITE could end
 written=0
-for try in 1 2 3 4 5; do
+for try in 1 2 3 4 5 6 7 8; do
 	if write_block N 200; then written=1; break; fi
 	sleep 2
 done
-((written)) || vm_fail "(a) the initiator's second WRITE (new data) failed 5 times"
+((written)) || vm_fail "(a) the initiator's second WRITE (new data) failed 8 times"
 vm_log "(a) the initiator wrote N over the block (try $try); waiting out every timeout"
 sleep 45 # longer than any attempt of the old WRITE could take (13 s cmd_timeout + EH, twice)
 uniform "$disk" 200 N || vm_fail "(a) LOST UPDATE: the block read through the gateway is '$(read_block "$disk" 200)', not N"
