@@ -18,12 +18,9 @@ readonly INITIATOR=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
 # ranges, data lengths) plus the plain data path. The whole SCSI family takes longer than CI
 # allows under TCG (each family runs twice).
 readonly TESTS=${1:-SCSI.GetLBAStatus,SCSI.Inquiry,SCSI.ReadCapacity10,SCSI.ReadCapacity16,SCSI.Read10,SCSI.Read16,SCSI.Write10,SCSI.Write16,SCSI.CompareAndWrite,SCSI.Verify10,SCSI.WriteSame10,SCSI.WriteSame16,SCSI.Unmap,SCSI.TestUnitReady,SCSI.ModeSense6,SCSI.ReportSupportedOpcodes,SCSI.PreFetch10,SCSI.OrWrite}
-# Tests that passed on LIO block and not through the gateway in the first run (2026-12-02),
-# each with its status in docs/commands.md ("Conformance"): fixed since, or open. A test listed
-# here that passes is simply "passed on both"; any other difference fails this test.
+# Tests that pass on LIO block and not through the gateway, each open, with its reason in
+# docs/commands.md ("Conformance"). Any other difference fails this test.
 readonly KNOWN_DIFFERENT="SCSI.Inquiry.BlockLimits SCSI.Inquiry.Standard
- SCSI.Read10.ReadProtect SCSI.Read16.ReadProtect SCSI.Write10.WriteProtect SCSI.Write16.WriteProtect
- SCSI.WriteSame10.WriteProtect SCSI.WriteSame16.WriteProtect
  SCSI.ReportSupportedOpcodes.OneCommand SCSI.ReportSupportedOpcodes.SERVACTV
  SCSI.Unmap.Simple SCSI.Unmap.ZeroBlocks SCSI.WriteSame10.ZeroBlocks SCSI.WriteSame16.ZeroBlocks
  SCSI.WriteSame16.Unmap SCSI.WriteSame16.UnmapUntilEnd"
