@@ -372,6 +372,12 @@ static void req_done(struct rdp_req *req)
 		rdp_lun_run_waiting(lun);
 }
 
+/* How long after arrival a command must be answered: the kernel's bound less the margin. */
+static unsigned int deadline_budget_ms(const struct rdp_lun *lun)
+{
+	return lun->kernel_timeout_ms - rdp_deadline_margin_ms(lun->kernel_timeout_ms);
+}
+
 static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	cmd->attempts = 0;
@@ -381,8 +387,7 @@ static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	cmd->start_ns = rdp_now(lun);
 	cmd->deadline_ns = 0;
 	if (lun->kernel_timeout_ms)
-		cmd->deadline_ns = cmd->start_ns + rdp_ms_ns(lun->kernel_timeout_ms -
-							     rdp_deadline_margin_ms(lun->kernel_timeout_ms));
+		cmd->deadline_ns = cmd->start_ns + rdp_ms_ns(deadline_budget_ms(lun));
 	cmd->seq = lun->next_seq++;
 	cmd->dir = RDP_DIR_NONE;
 	cmd->status = RDP_SAM_GOOD;
@@ -613,8 +618,7 @@ void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
 	lun->no_path_retry = spec->no_path_retry;
 	lun->no_path_timeout_ms = 20000;
 	if (lun->kernel_timeout_ms) /* a reload keeps the kernel's bound */
-		lun->no_path_timeout_ms = lun->kernel_timeout_ms -
-					  rdp_deadline_margin_ms(lun->kernel_timeout_ms);
+		lun->no_path_timeout_ms = deadline_budget_ms(lun);
 	lun->marginal_err_count = spec->marginal_err_count;
 	lun->marginal_window_ms = spec->marginal_window_ms;
 	lun->marginal_recovery_ms = spec->marginal_recovery_ms;
@@ -948,7 +952,7 @@ void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms)
 			  lun->name);
 		return;
 	}
-	unsigned int budget = ms - rdp_deadline_margin_ms(ms);
+	unsigned int budget = deadline_budget_ms(lun);
 	lun->no_path_timeout_ms = budget;
 	g_message("lun %s: kernel cmd_time_out %u ms: every command must be answered within %u ms "
 		  "of arrival; a first attempt gets at most %u ms, later ones what is left",
