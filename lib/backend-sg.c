@@ -21,15 +21,23 @@
 #define SG_FDS_PER_PATH 8 /* x 16 per fd = queue depth 128 per path */
 #define SG_QUEUE_PER_FD 16
 
+struct sg_path;
+
 struct sg_fd {
+	struct sg_path *path;
 	int fd;
 	unsigned int inflight;
 	guint source;
 };
 
+/* Its lifetime: the owner closes it (sg_close) when it has nothing in flight, possibly from a
+ * completion it is being handed; it is freed only once no file holds a request and no
+ * completion walk is under way, since that walk is still reading it. */
 struct sg_path {
 	char *dev;
 	bool direct; /* sg's allow_dio was on when the path was opened */
+	bool closing;
+	unsigned int walking; /* sg_readable() calls under way on its files */
 	struct sg_fd f[SG_FDS_PER_PATH];
 };
 
@@ -94,12 +102,35 @@ static void sg_fill_result(struct rdp_req *req, const sg_io_hdr_t *h)
 	req->res.duration_ms = h->duration;
 }
 
+static unsigned int sg_inflight(const struct sg_path *p)
+{
+	unsigned int n = 0;
+	for (int i = 0; i < SG_FDS_PER_PATH; i++)
+		n += p->f[i].inflight;
+	return n;
+}
+
+static void sg_free(struct sg_path *p)
+{
+	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
+		if (p->f[i].source)
+			g_source_remove(p->f[i].source);
+		if (p->f[i].fd >= 0)
+			close(p->f[i].fd);
+	}
+	g_free(p->dev);
+	g_free(p);
+}
+
 static gboolean sg_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct sg_fd *f = data;
+	struct sg_path *p = f->path;
 	sg_io_hdr_t h;
 
-	/* Drain everything that has finished: one wake-up, many completions. */
+	/* Drain everything that has finished: one wake-up, many completions. A completion may
+	 * close this path (sg_close), which then only marks it: it is freed below. */
+	p->walking++;
 	while (f->inflight) {
 		memset(&h, 0, sizeof(h));
 		h.interface_id = 'S';
@@ -113,8 +144,15 @@ static gboolean sg_readable(gint fd, GIOCondition cond, gpointer data)
 		}
 		struct rdp_req *req = h.usr_ptr;
 		f->inflight--;
+		if (p->closing)
+			continue; /* its owner gave it up (see sg_close): nobody to tell */
 		sg_fill_result(req, &h);
 		req->complete(req);
+	}
+	p->walking--;
+	if (p->closing && !p->walking && !sg_inflight(p)) {
+		sg_free(p); /* removes this source too */
+		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -130,25 +168,21 @@ static int sg_open(const char *dev, void **ctx)
 	struct sg_path *p = g_new0(struct sg_path, 1);
 	p->dev = g_strdup(dev);
 	p->direct = sg_direct_io_allowed();
-	for (int i = 0; i < SG_FDS_PER_PATH; i++)
+	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
 		p->f[i].fd = -1;
+		p->f[i].path = p;
+	}
 	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
 		int fd = open(dev, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			int err = -errno;
-			for (int j = 0; j < i; j++) {
-				g_source_remove(p->f[j].source);
-				close(p->f[j].fd);
-			}
-			g_free(p->dev);
-			g_free(p);
+			sg_free(p);
 			return err;
 		}
 		int ver = 0;
 		if (i == 0 && (ioctl(fd, SG_GET_VERSION_NUM, &ver) < 0 || ver < 30000)) {
 			close(fd);
-			g_free(p->dev);
-			g_free(p);
+			sg_free(p);
 			return -ENOTTY;
 		}
 		p->f[i].fd = fd;
@@ -158,19 +192,22 @@ static int sg_open(const char *dev, void **ctx)
 	return 0;
 }
 
+/* The engine closes a path only when nothing of its is in flight (rdp_path_idle()). Should a
+ * request still be out, its files stay open until it is back (the device may still be moving
+ * its data), and it is dropped without a completion: its owner has given it up. */
 static void sg_close(void *ctx)
 {
 	struct sg_path *p = ctx;
 	if (!p)
 		return;
-	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
-		if (p->f[i].inflight)
-			g_warning("%s: closing with %u requests in flight", p->dev, p->f[i].inflight);
-		g_source_remove(p->f[i].source);
-		close(p->f[i].fd);
-	}
-	g_free(p->dev);
-	g_free(p);
+	unsigned int n = sg_inflight(p);
+	if (n)
+		g_warning("%s: closed with %u requests in flight: its files stay open until they "
+			  "are back",
+			  p->dev, n);
+	p->closing = true;
+	if (!n && !p->walking)
+		sg_free(p);
 }
 
 static int sg_submit(void *ctx, struct rdp_req *req)

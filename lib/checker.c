@@ -238,6 +238,8 @@ static void check_done(struct rdp_req *req)
 	struct rdp_classification c = rdp_classify_completion(&req->res, req->sense, req->res.sense_len);
 
 	p->check_busy = false;
+	if (rdp_lun_release(lun))
+		return; /* the LUN is closing: nothing more is sent, it may be gone now */
 	if (c.verdict == RDP_V_CAPACITY_CHANGED)
 		lun->capacity_changed = true;
 	/* failed by the administrator, or going away, while this check was out: its answer changes
@@ -303,8 +305,9 @@ static void check_submit(struct rdp_path *p)
 		p->st.checks++;
 		return;
 	}
-	if (rc == -ENODEV && p->st.inflight == 0) {
-		/* the device went away under its open files: reopen it next time */
+	if (rc == -ENODEV && rdp_path_idle(p)) {
+		/* the device went away under its open files: reopen it next time (this may run
+		 * inside a completion from that context: the backend frees it after its walk) */
 		lun->env.backend->close(p->bctx);
 		p->bctx = NULL;
 	}

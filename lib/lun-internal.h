@@ -123,6 +123,9 @@ struct rdp_lun {
 	struct rdp_cmd_queue busy;
 	struct rdp_cmd_queue delayed; /* retry after not_before_ns */
 	unsigned int inflight;
+	/* rdp_lun_close() was called while something was still out on a path: the LUN sends
+	 * nothing more and frees itself when the last of it comes back (rdp_lun_release()) */
+	bool closing;
 	uint64_t next_seq;
 	struct rdp_lun_stats st;
 };
@@ -141,6 +144,14 @@ static inline uint64_t rdp_ms_ns(unsigned int ms)
 void rdp_path_set_state(struct rdp_path *p, enum rdp_path_state to, const char *reason);
 /* A path error on p: fail it, count it towards the marginal threshold, check it soon. */
 void rdp_path_error(struct rdp_path *p, const char *reason);
+/* The rule for freeing a path, or closing its backend context: nothing sent on it is still out
+ * (a command, a check, a capacity read), so no device can still write into a buffer of ours
+ * and no completion will name it. A close may come from inside a completion of the context
+ * being closed (the last request back frees a closing LUN): the backend frees its own state
+ * only after it has finished delivering (rdp_backend_ops.close). */
+bool rdp_path_idle(const struct rdp_path *p);
+/* Close and free an idle path. */
+void rdp_path_free(struct rdp_path *p);
 static inline bool rdp_path_usable(const struct rdp_path *p)
 {
 	return p->state == RDP_PATH_ACTIVE && p->bctx;
@@ -181,6 +192,9 @@ void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
  * caches. */
 int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *wwid,
 		      GError **err);
+/* A completion of a LUN that is closing: free it if that was the last thing out. Returns true
+ * when the LUN is closing (the caller stops there: lun may be gone). */
+bool rdp_lun_release(struct rdp_lun *lun);
 /* reconfig.c: free paths that were removed once nothing of theirs is in flight. */
 void rdp_lun_reap_paths(struct rdp_lun *lun);
 

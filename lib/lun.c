@@ -326,6 +326,16 @@ static void req_done(struct rdp_req *req)
 	rdp_path_load_done(&p->load, cmd->xfer_len, lat_us);
 
 	struct rdp_classification c = rdp_classify_completion(&req->res, req->sense, req->res.sense_len);
+	if (lun->closing) {
+		/* nothing is sent again: the answer it has, or no path */
+		if (c.verdict == RDP_V_COMPLETE || c.verdict == RDP_V_TARGET_ERROR)
+			take_result(cmd, req);
+		else
+			rdp_cmd_set_sense(cmd, 0x02, 0x08, 0x00);
+		finish_at(lun, cmd, now);
+		rdp_lun_release(lun);
+		return;
+	}
 	switch (c.verdict) {
 	case RDP_V_TARGET_ERROR:
 		p->st.target_errors++;
@@ -834,6 +844,8 @@ static void capacity_done(struct rdp_req *req)
 
 	lun->cap_path = NULL;
 	p->st.inflight--;
+	if (rdp_lun_release(lun))
+		return;
 	if (c.verdict == RDP_V_COMPLETE && !lun->cap_rc10 && got >= 12) {
 		capacity_apply(lun, (struct rdp_capacity){rdp_get_be64(b) + 1, rdp_get_be32(b + 8)});
 		lun->cap_failures = 0;
@@ -969,26 +981,21 @@ unsigned int rdp_lun_inflight(const struct rdp_lun *lun)
 	return lun->inflight;
 }
 
-void rdp_lun_close(struct rdp_lun *lun)
+static bool lun_idle(const struct rdp_lun *lun)
 {
-	if (!lun)
-		return;
-	/* the caller waits for rdp_lun_inflight() == 0; fail what never left the gateway */
-	struct rdp_cmd *cmd;
-	while ((cmd = q_pop(&lun->waiting)) || (cmd = q_pop(&lun->delayed)) ||
-	       (cmd = q_pop(&lun->busy)))
-		fail_no_path(lun, cmd);
-	for (unsigned int i = 0; i < lun->npaths; i++) {
-		struct rdp_path *p = lun->paths[i];
-		if (!p)
-			continue;
-		if (p->bctx)
-			lun->env.backend->close(p->bctx);
-		g_free(p->dev);
-		g_free(p->last_reason);
-		g_free(p->check_buf);
-		g_free(p);
-	}
+	if (lun->inflight)
+		return false;
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		if (lun->paths[i] && !rdp_path_idle(lun->paths[i]))
+			return false;
+	return true;
+}
+
+static void lun_free(struct rdp_lun *lun)
+{
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		if (lun->paths[i])
+			rdp_path_free(lun->paths[i]);
 	g_free(lun->paths);
 	g_free(lun->inq_std.data);
 	g_free(lun->rc16.data);
@@ -996,6 +1003,44 @@ void rdp_lun_close(struct rdp_lun *lun)
 		g_free(lun->vpd[i].data);
 	g_free(lun->name);
 	g_free(lun);
+}
+
+bool rdp_lun_release(struct rdp_lun *lun)
+{
+	if (!lun->closing)
+		return false;
+	if (lun_idle(lun)) {
+		g_message("lun %s: the last request out on its paths is back: closed", lun->name);
+		lun_free(lun);
+	}
+	return true;
+}
+
+void rdp_lun_close(struct rdp_lun *lun)
+{
+	if (!lun)
+		return;
+	/* the caller waits for rdp_lun_inflight() == 0; fail what never left the gateway */
+	lun->closing = true;
+	struct rdp_cmd *cmd;
+	while ((cmd = q_pop(&lun->waiting)) || (cmd = q_pop(&lun->delayed)) ||
+	       (cmd = q_pop(&lun->busy)))
+		fail_no_path(lun, cmd);
+	if (lun_idle(lun)) {
+		lun_free(lun);
+		return;
+	}
+	/* A check or a capacity read (or, should the caller not have waited, a command) is still
+	 * on a path, maybe a hung one: its buffer is ours and the device may still fill it. The
+	 * LUN stays allocated, sends nothing more, and goes when the last one is back. */
+	unsigned int checks = 0, out = 0;
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		checks += lun->paths[i]->check_busy;
+		out += lun->paths[i]->st.inflight;
+	}
+	g_message("lun %s: closed with %u check(s), %u other request(s) still out on its paths: "
+		  "freed when they are back",
+		  lun->name, checks, out);
 }
 
 const char *rdp_lun_name(const struct rdp_lun *lun)

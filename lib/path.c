@@ -111,6 +111,23 @@ int rdp_path_admin_reinstate(struct rdp_path *p)
 	return 0;
 }
 
+bool rdp_path_idle(const struct rdp_path *p)
+{
+	/* st.inflight counts commands and the LUN's capacity re-read; the checker has its own */
+	return p->st.inflight == 0 && !p->check_busy;
+}
+
+void rdp_path_free(struct rdp_path *p)
+{
+	g_assert(rdp_path_idle(p));
+	if (p->bctx)
+		p->lun->env.backend->close(p->bctx);
+	g_free(p->dev);
+	g_free(p->last_reason);
+	g_free(p->check_buf);
+	g_free(p);
+}
+
 const char *rdp_path_dev(const struct rdp_path *p)
 {
 	return p->dev;

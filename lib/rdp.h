@@ -74,6 +74,9 @@ struct rdp_backend_ops {
 	const char *name;
 	/* Open the device named dev; store a backend context in *ctx. -errno on failure. */
 	int (*open)(const char *dev, void **ctx);
+	/* Called only when no request submitted on ctx is still out; may be called from inside
+	 * a completion delivered from ctx, so the backend must not free what that delivery is
+	 * still using until it returns. */
 	void (*close)(void *ctx);
 	/* Start req asynchronously. 0: complete() will be called later. -errno: it was not
 	 * started and no completion will come. */

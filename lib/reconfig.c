@@ -87,16 +87,11 @@ void rdp_lun_reap_paths(struct rdp_lun *lun)
 
 	for (unsigned int i = 0; i < lun->npaths; i++) {
 		struct rdp_path *p = lun->paths[i];
-		if (p->removed && p->st.inflight == 0 && !p->check_busy) {
+		if (p->removed && rdp_path_idle(p)) {
 			g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", lun->name,
 					 "RDP_PATH", p->dev, "MESSAGE", "lun %s: path %s removed",
 					 lun->name, p->dev);
-			if (p->bctx)
-				lun->env.backend->close(p->bctx);
-			g_free(p->dev);
-			g_free(p->last_reason);
-			g_free(p->check_buf);
-			g_free(p);
+			rdp_path_free(p);
 			changed = true;
 			continue;
 		}

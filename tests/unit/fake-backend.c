@@ -13,8 +13,21 @@ static unsigned int ndevs;
 static GQueue pending = G_QUEUE_INIT;
 uint64_t fake_now = 1000000000ull;
 
+/* One open of a device, as an sg backend's open files are: the engine's promise is that it
+ * closes one only when nothing it sent on it is pending. A close from inside a completion on
+ * it is freed once that completion returns, as the sg backend does. */
+struct fake_ctx {
+	struct fake_dev *dev;
+	unsigned int pending;
+	bool completing;
+	bool closed;
+};
+
+static unsigned int open_ctxs;
+
 struct fake_pending {
 	struct fake_dev *dev;
+	struct fake_ctx *ctx;
 	struct rdp_req *req;
 };
 
@@ -26,8 +39,10 @@ uint64_t fake_clock(void)
 void fake_reset(void)
 {
 	struct fake_pending *fp;
+	/* a test that leaves requests out ends with its LUNs still holding their contexts */
 	while ((fp = g_queue_pop_head(&pending)))
 		g_free(fp);
+	open_ctxs = 0;
 	memset(devs, 0, sizeof(devs));
 	ndevs = 0;
 	fake_now = 1000000000ull;
@@ -106,12 +121,29 @@ static int fake_open(const char *dev, void **ctx)
 		return -ENOENT;
 	if (d->mode == FAKE_OPEN_FAILS)
 		return -ENXIO;
-	*ctx = d;
+	struct fake_ctx *c = g_new0(struct fake_ctx, 1);
+	c->dev = d;
+	*ctx = c;
+	open_ctxs++;
 	return 0;
 }
 
 static void fake_close(void *ctx)
 {
+	struct fake_ctx *c = ctx;
+
+	g_assert_cmpuint(c->pending, ==, 0);
+	g_assert_false(c->closed);
+	g_assert_cmpuint(open_ctxs, >, 0);
+	open_ctxs--;
+	c->closed = true;
+	if (!c->completing)
+		g_free(c);
+}
+
+unsigned int fake_open_count(void)
+{
+	return open_ctxs;
 }
 
 static void set_sense(struct rdp_req *req, uint8_t key, uint8_t asc, uint8_t ascq)
@@ -248,9 +280,13 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 
 static int fake_submit(void *ctx, struct rdp_req *req)
 {
-	struct fake_dev *d = ctx;
+	struct fake_ctx *c = ctx;
+	struct fake_dev *d = c->dev;
+	g_assert_false(c->closed);
 	if (d->mode == FAKE_OPEN_FAILS)
 		return -ENXIO;
+	if (d->submit_error)
+		return d->submit_error;
 	if (d->queue_limit && d->pending >= d->queue_limit)
 		return -EBUSY;
 	/* the engine's promise: a request is never sent again while some path still holds it */
@@ -258,7 +294,9 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 		g_assert_true(((struct fake_pending *)l->data)->req != req);
 	struct fake_pending *fp = g_new(struct fake_pending, 1);
 	fp->dev = d;
+	fp->ctx = c;
 	fp->req = req;
+	c->pending++;
 	d->submitted++;
 	d->pending++;
 	d->by_opcode[req->cdb[0]]++;
@@ -268,7 +306,7 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 
 static int fake_exec_sync(void *ctx, struct rdp_req *req)
 {
-	struct fake_dev *d = ctx;
+	struct fake_dev *d = ((struct fake_ctx *)ctx)->dev;
 
 	if (++d->sync_calls > d->hang_after_sync && d->hang_after_sync) {
 		memset(&req->res, 0, sizeof(req->res));
@@ -278,17 +316,24 @@ static int fake_exec_sync(void *ctx, struct rdp_req *req)
 	}
 	if (d->mode == FAKE_HANG)
 		d->sync_timeouts++;
-	answer(ctx, req);
+	answer(d, req);
 	return 0;
 }
 
 static void complete_one(struct fake_pending *fp)
 {
-	fp->dev->pending--;
-	answer(fp->dev, fp->req);
+	struct fake_ctx *c = fp->ctx;
 	struct rdp_req *req = fp->req;
+
+	fp->dev->pending--;
+	c->pending--;
+	answer(fp->dev, req);
 	g_free(fp);
+	c->completing = true;
 	req->complete(req);
+	c->completing = false;
+	if (c->closed)
+		g_free(c);
 }
 
 unsigned int fake_complete_dev(struct fake_dev *d, unsigned int max)
@@ -329,6 +374,15 @@ unsigned int fake_timeout_dev(struct fake_dev *d)
 	}
 	d->mode = mode;
 	return n;
+}
+
+void fake_lun_close(struct rdp_lun *lun)
+{
+	rdp_lun_close(lun);
+	/* what is still out comes back late, as a hung device's requests do at their timeout */
+	for (unsigned int i = 0; i < ndevs; i++)
+		fake_timeout_dev(&devs[i]);
+	g_assert_cmpuint(fake_pending_count(), ==, 0);
 }
 
 unsigned int fake_complete_all(void)

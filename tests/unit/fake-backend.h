@@ -22,6 +22,7 @@ struct fake_dev {
 	uint64_t blocks;
 	uint32_t block_size;
 	enum fake_mode mode;
+	int submit_error;	  /* nonzero: submit() says this (-ENODEV: the device went away) */
 	unsigned int queue_limit; /* submit says -EBUSY beyond this many pending; 0: no limit */
 	unsigned int submitted;
 	unsigned int pending;
@@ -52,6 +53,11 @@ unsigned int fake_complete_dev(struct fake_dev *d, unsigned int max);
  * does when a command's timeout expires. */
 unsigned int fake_timeout_dev(struct fake_dev *d);
 unsigned int fake_pending_count(void);
+/* rdp_lun_close(), then every request still out returned with DID_TIME_OUT (late, as from a
+ * hung device): a LUN that had some out is freed by the last of them. */
+void fake_lun_close(struct rdp_lun *lun);
+/* Contexts opened and not closed yet, over all devices. */
+unsigned int fake_open_count(void);
 /* Build the VPD 0x83 page the fake returns for d (one NAA designator, then its relative target
  * port and target port group designators). Returns its length. */
 size_t fake_vpd83(const struct fake_dev *d, uint8_t *buf, size_t len);

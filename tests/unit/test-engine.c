@@ -134,7 +134,7 @@ static void test_groups_priority(void)
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
 	g_assert_true(one_read(lun) == A); /* immediate failback */
 	g_assert_cmpuint(rdp_lun_current_group(lun), ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_failback_manual_and_followover(void)
@@ -158,7 +158,7 @@ static void test_failback_manual_and_followover(void)
 			g_assert_true(one_read(lun) == A);
 		}
 		g_assert_cmpint(rdp_lun_switch_group(lun, 7), ==, -EINVAL);
-		rdp_lun_close(lun);
+		fake_lun_close(lun);
 	}
 }
 
@@ -174,7 +174,7 @@ static void test_failback_deferred(void)
 	g_assert_true(one_read(lun) == B); /* ~5 s since it came back */
 	run_for(lun, 6 * SEC);
 	g_assert_true(one_read(lun) == A); /* delay passed */
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_grouping_failover(void)
@@ -185,7 +185,7 @@ static void test_grouping_failover(void)
 	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 2);
 	for (int i = 0; i < 4; i++)
 		g_assert_true(one_read(lun) == A);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 
 	/* multibus (and auto without TPGS... the fake reports TPGS, so auto means ALUA) */
 	spec = base_spec();
@@ -193,7 +193,7 @@ static void test_grouping_failover(void)
 	lun = open_spec(&spec);
 	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 1);
 	g_assert_true(one_read(lun) != one_read(lun));
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_no_path_retry_fail_and_n(void)
@@ -212,7 +212,7 @@ static void test_no_path_retry_fail_and_n(void)
 	g_assert_cmpuint(t.c.sense[2], ==, 0x02);
 	g_assert_cmpuint(t.c.sense[12], ==, 0x08);
 	g_assert_cmpuint(rdp_lun_stats(lun)->no_path_failed, ==, 1);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 
 	spec = base_spec();
 	spec.no_path_retry = 2; /* two checker intervals: 10 s */
@@ -231,7 +231,7 @@ static void test_no_path_retry_fail_and_n(void)
 	g_assert_cmpuint(t.c.sense[12], ==, 0x08);
 	g_assert_cmpuint(rdp_lun_stats(lun)->queued, ==, 1);
 	g_assert_cmpuint(rdp_lun_stats(lun)->queue_time_us, >=, 10000000);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_marginal(void)
@@ -256,7 +256,7 @@ static void test_marginal(void)
 		g_assert_true(one_read(lun) == B);
 	run_for(lun, 12 * SEC);
 	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_checker_backoff_and_read(void)
@@ -282,7 +282,7 @@ static void test_checker_backoff_and_read(void)
 	B->mode = FAKE_NO_CONNECT;
 	run_for(lun, 21 * SEC);
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_FAILED);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_alua_groups(void)
@@ -310,7 +310,7 @@ static void test_alua_groups(void)
 	run_for(lun, 6 * SEC);
 	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
 	g_assert_true(one_read(lun) == A);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_standby_sense(void)
@@ -328,7 +328,7 @@ static void test_standby_sense(void)
 	B->mode = FAKE_OK; /* the port became active */
 	run_for(lun, 6 * SEC);
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_admin(void)
@@ -347,7 +347,7 @@ static void test_admin(void)
 	g_assert_cmpint(rdp_path_admin_reinstate(p0), ==, 0);
 	run_for(lun, SEC);
 	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* An admin fail while the path's check is out: the check's good answer must not bring it back
@@ -374,7 +374,7 @@ static void test_admin_fail_during_check(void)
 	g_assert_cmpint(rdp_path_admin_reinstate(p0), ==, 0);
 	run_for(lun, SEC);
 	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_weighted(void)
@@ -389,7 +389,7 @@ static void test_weighted(void)
 	for (int i = 0; i < 40; i++)
 		on_a += one_read(lun) == A;
 	g_assert_cmpuint(on_a, ==, 30);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_counters(void)
@@ -407,7 +407,7 @@ static void test_counters(void)
 	g_assert_cmpuint(a->cmds + b->cmds, ==, 10);
 	g_assert_cmpuint(a->bytes + b->bytes, ==, 10 * 512);
 	g_assert_cmpuint(a->inflight + b->inflight, ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* Keep qd reads outstanding for `steps` milliseconds; A completes up to rate_a and B up to
@@ -464,7 +464,7 @@ static void test_selectors_under_load(void)
 	double share = A->by_opcode[0x28] / 10000.0;
 	g_test_message("round-robin share of A: %.4f", share);
 	g_assert_cmpfloat(fabs(share - 0.5), <=, 0.01);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 
 	/* queue-length and service-time: a path twice as fast gets at least twice the load */
 	enum rdp_selector_kind kinds[] = {RDP_SEL_QUEUE_LENGTH, RDP_SEL_SERVICE_TIME};
@@ -475,7 +475,7 @@ static void test_selectors_under_load(void)
 		g_test_message("%s: A %u, B %u, ratio %.2f", k ? "service-time" : "queue-length",
 			       A->by_opcode[0x28], B->by_opcode[0x28], ratio);
 		g_assert_cmpfloat(ratio, >=, 2.0 * 0.98);
-		rdp_lun_close(lun);
+		fake_lun_close(lun);
 	}
 
 	/* weighted: 3:1 within 2% */
@@ -485,7 +485,7 @@ static void test_selectors_under_load(void)
 	share = (double)A->by_opcode[0x28] / (A->by_opcode[0x28] + B->by_opcode[0x28]);
 	g_test_message("weighted share of A: %.4f", share);
 	g_assert_cmpfloat(fabs(share - 0.75), <=, 0.02);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_hung_path(void)
@@ -517,7 +517,7 @@ static void test_hung_path(void)
 	}
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_FAILED);
 	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_flapping_path(void)
@@ -538,7 +538,7 @@ static void test_flapping_path(void)
 	}
 	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_MARGINAL);
 	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* The path of lun on device dev, or NULL. */
@@ -591,7 +591,7 @@ static void test_live_paths(void)
 	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
 	for (unsigned int i = 0; i < rdp_lun_path_count(lun); i++)
 		g_assert_cmpstr(rdp_path_dev(rdp_lun_path(lun, i)), !=, holder->name);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* A device of another LUN added live: proven wrong by the checker, never sent anything but the
@@ -624,7 +624,7 @@ static void test_live_path_other_lun(void)
 	g_assert_cmpint(rdp_lun_add_path(lun, "sg3", NULL, &err), ==, 0);
 	run_for(lun, SEC);
 	g_assert_null(path_of(lun, "sg3"));
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* A new path that hangs: the add returns at once and the loop goes on carrying the other
@@ -664,7 +664,7 @@ static void test_live_path_hangs(void)
 	run_for(lun, 6 * SEC);
 	g_assert_cmpint(rdp_path_state(p2), ==, RDP_PATH_ACTIVE);
 	g_assert_cmpuint(c->sync_calls, ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* ALUA: a new path's priority comes from its own RTPG answer, read by the checker's ALUA stage
@@ -701,7 +701,7 @@ static void test_live_path_alua(void)
 		one_read(lun);
 	g_assert_cmpuint(c->by_opcode[0x28], >, cr);
 	g_assert_cmpuint(d->by_opcode[0x28], ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_reconfigure(void)
@@ -741,7 +741,7 @@ static void test_reconfigure(void)
 	g_assert_false(rdp_lun_reconfigure(lun, &next, report, &err));
 	g_assert_error(err, RDP_ERROR, RDP_ERROR_IDENTITY);
 	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* A reload that makes grouping alua: no synchronous RTPG; the checker's next round reads each
@@ -774,7 +774,7 @@ static void test_reconfigure_to_alua(void)
 	g_assert_true(rdp_lun_reconfigure(lun, &next, report, &err));
 	g_assert_cmpuint(rdp_path_priority(rdp_lun_path(lun, 1)), ==, 10);
 	g_assert_cmpuint(A->sync_calls + B->sync_calls, ==, sync_a + sync_b);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* CAPACITY DATA HAS CHANGED: one asynchronous READ CAPACITY(16), here on a path that hangs; the
@@ -839,7 +839,7 @@ static void test_capacity_reread_async(void)
 		g_assert_true(t[i].done);
 	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
 	g_assert_cmpuint(A->sync_calls + B->sync_calls, ==, sync_a + sync_b);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* Attach is still synchronous, but a path that hangs costs it one probe timeout: here the first
@@ -857,7 +857,7 @@ static void test_attach_hang_bound(void)
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
 	g_assert_cmpuint(rdp_lun_capacity(lun).blocks, ==, 524288);
 	g_assert_cmpstr(rdp_lun_wwid(lun), ==, WWID);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 int main(int argc, char **argv)

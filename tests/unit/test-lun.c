@@ -1,5 +1,6 @@
 /* Simulation tests of the engine: a LUN over fake paths with a fake clock. Failover, ordering
  * safety, the path checker, the no-path bound, front-end answers. */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -103,7 +104,7 @@ static void test_round_robin(void)
 		g_assert_cmpint(t[i].c.dir, ==, RDP_DIR_FROM_DEV);
 	}
 	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_identity_mismatch(void)
@@ -166,7 +167,7 @@ static void test_failover_after_return(void)
 		fake_complete_all();
 		g_assert_true(t.done);
 	}
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_target_error_unchanged(void)
@@ -187,7 +188,7 @@ static void test_target_error_unchanged(void)
 	g_assert_cmpuint(t.c.sense[12], ==, 0x11);
 	g_assert_cmpuint(b->submitted, ==, 0); /* not retried elsewhere */
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* Both paths time out together (one stopped answering for a moment): the first keeps the usual
@@ -234,7 +235,7 @@ static void test_last_path_failed_checks_at_once(void)
 	g_assert_true(t0.done && t1.done);
 	g_assert_cmpint(t0.c.status, ==, 0);
 	g_assert_cmpint(t1.c.status, ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_checker_reinstates(void)
@@ -281,7 +282,7 @@ static void test_checker_reinstates(void)
 		fake_complete_all();
 	}
 	g_assert_cmpuint(a->by_opcode[0x28], ==, before + 1);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_checker_identity_changed(void)
@@ -306,7 +307,7 @@ static void test_checker_identity_changed(void)
 	fake_complete_all(); /* TUR */
 	fake_complete_all(); /* INQUIRY */
 	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_FAILED);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_all_paths_down(void)
@@ -354,7 +355,7 @@ static void test_all_paths_down(void)
 	g_assert_cmpuint(t[0].c.sense[2], ==, 0x02);
 	g_assert_cmpuint(t[0].c.sense[12], ==, 0x08);
 	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_busy_retry_bounded(void)
@@ -377,7 +378,7 @@ static void test_busy_retry_bounded(void)
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_BUSY); /* handed back after max_retries */
 	g_assert_cmpuint(a->submitted + b->submitted, ==, 4);
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 #define SEC 1000000000ull
@@ -413,7 +414,7 @@ static void test_deadline_hung_write_not_reissued(void)
 	fake_now += 10 * SEC;
 	rdp_lun_tick(lun);
 	g_assert_cmpuint(b->by_opcode[0x2a], ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* A command that hangs on one path completes on the other inside the kernel's bound, and the
@@ -441,7 +442,7 @@ static void test_deadline_hang_completes_on_other_path(void)
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
 	g_assert_cmpuint(rdp_lun_stats(lun)->expired, ==, 0);
 	g_assert_cmpuint(rdp_lun_stats(lun)->errors_returned, ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* A delayed retry (BUSY) whose deadline passes before its turn is not sent again; a command
@@ -499,7 +500,7 @@ static void test_deadline_queues(void)
 	fake_complete_all();
 	g_assert_true(t.done);
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_queue_full_waits(void)
@@ -525,7 +526,7 @@ static void test_queue_full_waits(void)
 		g_assert_cmpuint(t[i].order, ==, i + 1);
 	}
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* Issue 10: a full queue is not a missing path. Under no_path_retry = fail, commands that find
@@ -577,7 +578,91 @@ static void test_queue_full_is_not_no_path(void)
 	g_assert_cmpuint(rdp_lun_stats(lun)->no_path_failed, ==, 0);
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
+	fake_lun_close(lun);
+}
+
+/* Issue 10: closing a LUN while its checker and its capacity re-read are out on a hung path.
+ * Their buffers are the LUN's and the device may still fill them (with sg direct I/O, straight
+ * into our heap): the LUN must outlive them. The fake's close() refuses a context with
+ * requests still pending, as freeing under them would be. */
+static void test_close_while_requests_out(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+
+	g_assert_cmpuint(fake_open_count(), ==, 2);
+	/* a's check says CAPACITY DATA HAS CHANGED: the LUN reads it again at the next tick */
+	a->mode = FAKE_UA_CAPACITY;
+	fake_now += 6 * SEC;
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(fake_pending_count(), ==, 2); /* one TUR per path */
+	fake_complete_all();
+	/* both paths stop answering: the check's retry on a and the re-read hang */
+	a->mode = FAKE_HANG;
+	b->mode = FAKE_HANG;
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(a->by_opcode[0x9e] + b->by_opcode[0x9e], ==, 1);
+	unsigned int out = fake_pending_count();
+	g_assert_cmpuint(out, >=, 2);
+
 	rdp_lun_close(lun);
+	/* nothing was closed under them, nothing more was sent */
+	g_assert_cmpuint(fake_open_count(), ==, 2);
+	g_assert_cmpuint(fake_pending_count(), ==, out);
+	/* they come back late, one path at a time: the LUN goes with the last one */
+	fake_now += 20 * SEC;
+	unsigned int on_a = a->pending, on_b = b->pending;
+	g_assert_cmpuint(on_a, >=, 1);
+	g_assert_cmpuint(on_b, >=, 1);
+	g_assert_cmpuint(fake_timeout_dev(a), ==, on_a);
+	g_assert_cmpuint(fake_pending_count(), ==, on_b); /* nothing re-sent from a closing LUN */
+	g_assert_cmpuint(fake_open_count(), ==, 2);
+	g_assert_cmpuint(fake_timeout_dev(b), ==, on_b);
+	g_assert_cmpuint(fake_pending_count(), ==, 0);
+	g_assert_cmpuint(fake_open_count(), ==, 0);
+}
+
+/* The checker finds the device gone (submit: ENODEV) from inside the completion of its own
+ * previous stage: the context is closed there, and the backend must not free what is still
+ * delivering; the path is reopened by a later check once the device is back. */
+static void test_device_gone_inside_completion(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_path *p0 = rdp_lun_path(lun, 0);
+	struct tcmd t;
+
+	/* a fails: its checker's next round is TUR, then the identity it must prove again */
+	a->mode = FAKE_NO_CONNECT;
+	tcmd_init(&t, 0x28, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	fake_complete_all();
+	fake_complete_all();
+	g_assert_true(t.done);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_FAILED);
+	a->mode = FAKE_OK;
+	fake_now += 6 * SEC;
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(a->pending, ==, 1);
+	/* the TUR answers; the INQUIRY that follows finds the device gone */
+	a->submit_error = -ENODEV;
+	g_assert_cmpuint(fake_complete_dev(a, 1), ==, 1);
+	g_assert_cmpuint(fake_open_count(), ==, 1); /* closed, from inside that completion */
+	g_assert_cmpint(rdp_path_state(p0), !=, RDP_PATH_ACTIVE);
+	/* the device comes back: opened again and proven before it carries I/O */
+	a->submit_error = 0;
+	fake_now += 6 * SEC;
+	rdp_lun_tick(lun);
+	for (int i = 0; i < 4 && fake_pending_count(); i++)
+		fake_complete_all();
+	g_assert_cmpuint(fake_open_count(), ==, 2);
+	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_ACTIVE);
+	fake_lun_close(lun);
+	g_assert_cmpuint(fake_open_count(), ==, 0);
 }
 
 static void test_frontend_answers(void)
@@ -687,7 +772,7 @@ static void test_frontend_answers(void)
 	g_assert_cmpuint(t.buf[5] & 0x30, ==, 0);
 	g_assert_cmpmem(t.buf + 8, 4, "FAKE", 4);
 	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* One CDB against one buffer: whether it reached a path, and the sense key/ASC it got. */
@@ -798,7 +883,7 @@ static void test_transfer_length(void)
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 1)), ==, RDP_PATH_ACTIVE);
 	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 /* A device serves one LUN: a second LUN naming it, under its own name or another one (a
@@ -880,7 +965,7 @@ static void test_device_in_use(void)
 
 	g_assert_cmpint(g_unlink(alias), ==, 0);
 	g_assert_cmpint(g_rmdir(dir), ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
@@ -995,7 +1080,7 @@ static void test_no_stale_data(void)
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
 	g_assert_true(all_bytes(t.buf, 512, 0));
 	g_assert_cmpuint(rdp_lun_inflight(lun), ==, 0);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 }
 
 static void test_open_with_dead_path(void)
@@ -1014,7 +1099,7 @@ static void test_open_with_dead_path(void)
 	while (fake_complete_all())
 		;
 	g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, 0)), ==, RDP_PATH_ACTIVE);
-	rdp_lun_close(lun);
+	fake_lun_close(lun);
 
 	/* no path answers at all: a clear error */
 	fake_reset();
@@ -1046,6 +1131,8 @@ int main(int argc, char **argv)
 			test_deadline_hang_completes_on_other_path);
 	g_test_add_func("/lun/deadline-queues", test_deadline_queues);
 	g_test_add_func("/lun/queue-full-is-not-no-path", test_queue_full_is_not_no_path);
+	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
+	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
 	g_test_add_func("/lun/transfer-length", test_transfer_length);
