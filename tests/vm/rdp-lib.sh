@@ -3,7 +3,7 @@
 # tcm_loop LUN, find the initiator-side disk, run fio with verification and read its figures.
 #   source "$RDP_SRC/tests/vm/guest-lib.sh"; source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
-RDPD=$RDP_SRC/build/handler/tcmu-rdpd
+RDPD=${RDPD:-$RDP_SRC/build/handler/tcmu-rdpd} # a test may run another build's
 RDPCTL=$RDP_SRC/build/handler/rdpctl
 RDP_LOG=${VMOUT:-/tmp}/tcmu-rdpd.log
 RDP_LOOP_WWN=naa.5001405000000001
