@@ -123,7 +123,7 @@ void rdp_group_tick(struct rdp_lun *lun)
 
 struct rdp_path *rdp_group_select(struct rdp_lun *lun, size_t bytes)
 {
-	unsigned int ids[RDP_MAX_PATHS];
+	unsigned int ids[RDP_MAX_PATHS], pos[RDP_MAX_PATHS];
 	const struct rdp_path_load *load[RDP_MAX_PATHS];
 	unsigned int n = 0;
 
@@ -133,7 +133,8 @@ struct rdp_path *rdp_group_select(struct rdp_lun *lun, size_t bytes)
 		for (unsigned int i = 0; i < lun->npaths; i++) {
 			struct rdp_path *p = lun->paths[i];
 			if (p->group == lun->cur_group && rdp_path_usable(p)) {
-				ids[n] = i;
+				ids[n] = p->id;
+				pos[n] = i;
 				load[n++] = &p->load;
 			}
 		}
@@ -142,7 +143,7 @@ struct rdp_path *rdp_group_select(struct rdp_lun *lun, size_t bytes)
 	}
 	if (n == 0)
 		return NULL;
-	return lun->paths[ids[lun->selector->select(&lun->sel, ids, load, n, bytes)]];
+	return lun->paths[pos[lun->selector->select(&lun->sel, ids, load, n, bytes)]];
 }
 
 int rdp_lun_switch_group(struct rdp_lun *lun, unsigned int n)

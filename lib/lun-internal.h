@@ -11,7 +11,10 @@
 
 struct rdp_path {
 	struct rdp_lun *lun;
-	unsigned int idx;
+	/* stable id, 0..RDP_MAX_PATHS-1: the lowest free one when the path was made, never
+	 * changed (the array position is, when the reaper compacts): selector state and the
+	 * failover order hang off it */
+	unsigned int id;
 	char *dev;
 	dev_t rdev; /* the device dev named when the path was made; 0 when it named none */
 	void *bctx; /* backend context; NULL while the device cannot be opened */

@@ -657,7 +657,7 @@ void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 		p->prio = spec && spec->priorities && spec_idx >= 0 ? spec->priorities[spec_idx] : 1;
 		break;
 	case RDP_GROUP_FAILOVER:
-		p->prio = RDP_MAX_PATHS - p->idx;
+		p->prio = RDP_MAX_PATHS - p->id;
 		break;
 	case RDP_GROUP_ALUA:
 		p->prio = p->alua_state >= 0
@@ -701,7 +701,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 	for (unsigned int i = 0; i < lun->npaths; i++) {
 		struct rdp_path *p = g_new0(struct rdp_path, 1);
 		p->lun = lun;
-		p->idx = i;
+		p->id = i;
 		p->dev = g_strdup(spec->paths[i]);
 		p->rdev = rdp_char_dev_number(p->dev);
 		p->state = RDP_PATH_CHECKING;

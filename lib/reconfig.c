@@ -24,6 +24,17 @@ static int spec_index(const struct rdp_lun_spec *spec, const char *dev)
 	return -1;
 }
 
+_Static_assert(RDP_MAX_PATHS <= 32, "path ids must fit a 32-bit mask");
+
+/* The lowest id no path of the LUN has (the caller checked there are fewer than RDP_MAX_PATHS). */
+static unsigned int free_id(const struct rdp_lun *lun)
+{
+	unsigned int used = 0;
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		used |= 1u << lun->paths[i]->id;
+	return (unsigned int)__builtin_ctz(~used);
+}
+
 int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_spec *spec,
 		     GError **err)
 {
@@ -46,7 +57,7 @@ int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_
 	 * and carries nothing. */
 	struct rdp_path *p = g_new0(struct rdp_path, 1);
 	p->lun = lun;
-	p->idx = lun->npaths;
+	p->id = free_id(lun);
 	p->dev = g_strdup(dev);
 	p->rdev = rdp_char_dev_number(dev);
 	p->bctx = bctx;
@@ -95,7 +106,6 @@ void rdp_lun_reap_paths(struct rdp_lun *lun)
 			changed = true;
 			continue;
 		}
-		p->idx = j;
 		lun->paths[j++] = p;
 	}
 	lun->npaths = j;

@@ -594,6 +594,50 @@ static void test_live_paths(void)
 	fake_lun_close(lun);
 }
 
+/* Issue 10: path ids stay stable when the reaper compacts the path array. Under failover
+ * grouping every path is a group of its own; with ids taken from array positions, a path
+ * added after another was removed took the position-derived priority of a survivor, and the
+ * two shared a group (I/O on both at once, on an array that wants one port in use). */
+static void test_failover_ids_stable(void)
+{
+	static const char *const paths[] = {"sg0", "sg1", "sg2", NULL};
+	struct rdp_lun_spec spec = base_spec();
+	struct fake_dev *c = fake_dev_add("sg2", WWID);
+	struct fake_dev *d = fake_dev_add("sg3", WWID);
+	g_autoptr(GError) err = NULL;
+
+	spec.paths = (char **)paths;
+	spec.grouping = RDP_GROUP_FAILOVER;
+	struct rdp_lun *lun = open_spec(&spec);
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 3);
+	g_assert_cmpint(rdp_lun_remove_path(lun, "sg1", "device removed"), ==, 0);
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(rdp_lun_path_count(lun), ==, 2);
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg3", NULL, &err), ==, 0);
+	g_assert_no_error(err);
+	while (fake_complete_all())
+		;
+	g_assert_cmpint(rdp_path_state(path_of(lun, "sg3")), ==, RDP_PATH_ACTIVE);
+	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 3);
+	g_assert_cmpuint(rdp_path_group(path_of(lun, "sg2")), !=, rdp_path_group(path_of(lun, "sg3")));
+	/* the first path keeps the LUN's I/O; then sg3, which took the removed sg1's place in the
+	 * order (its id): a path deleted and found again under a new name comes back where it was */
+	for (int i = 0; i < 4; i++)
+		g_assert_true(one_read(lun) == A);
+	A->mode = FAKE_NO_CONNECT;
+	struct tcmd t;
+	for (int i = 0; i < 4; i++) {
+		tcmd_read(&t);
+		rdp_lun_submit(lun, &t.c);
+		while (!t.done && fake_complete_all())
+			;
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	}
+	g_assert_cmpuint(d->by_opcode[0x28], ==, 4);
+	g_assert_cmpuint(c->by_opcode[0x28], ==, 0);
+	fake_lun_close(lun);
+}
+
 /* A device of another LUN added live: proven wrong by the checker, never sent anything but the
  * check, dropped from the LUN (so that it stays free for the LUN it belongs to). */
 static void test_live_path_other_lun(void)
@@ -881,6 +925,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/engine/hung-path", test_hung_path);
 	g_test_add_func("/engine/flapping-path", test_flapping_path);
 	g_test_add_func("/engine/live-paths", test_live_paths);
+	g_test_add_func("/engine/failover-ids-stable", test_failover_ids_stable);
 	g_test_add_func("/engine/live-path-other-lun", test_live_path_other_lun);
 	g_test_add_func("/engine/live-path-hangs", test_live_path_hangs);
 	g_test_add_func("/engine/live-path-alua", test_live_path_alua);
