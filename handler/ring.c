@@ -86,7 +86,7 @@ static void ring_publish(struct rdp_ring *r, uint32_t old_tail)
 	r->unkicked++;
 }
 
-int rdp_ring_init(struct rdp_ring *r, void *map, size_t map_size)
+static int ring_init(struct rdp_ring *r, void *map, size_t map_size, const uint32_t *resume_tail)
 {
 	struct tcmu_mailbox mb;
 	uint32_t head, tail;
@@ -128,14 +128,30 @@ int rdp_ring_init(struct rdp_ring *r, void *map, size_t map_size)
 		return -EINVAL;
 	/* Re-reading another process's leftovers is unsafe: with out-of-order completion some
 	 * requests still in the ring were already answered, and answering again breaks the ring
-	 * on the kernel side. */
-	if (head != tail)
+	 * on the kernel side. Unless that process said, as it stopped, that it had answered
+	 * everything it read and where its tail was then: what lies beyond was never read. */
+	if (head != tail && (!resume_tail || *resume_tail != tail))
 		return -EBUSY;
 
-	r->next = head;
+	r->next = tail;
 	r->tail = tail;
 	r->broken = NULL;
 	return 0;
+}
+
+int rdp_ring_init(struct rdp_ring *r, void *map, size_t map_size)
+{
+	return ring_init(r, map, map_size, NULL);
+}
+
+int rdp_ring_resume(struct rdp_ring *r, void *map, size_t map_size, uint32_t tail)
+{
+	return ring_init(r, map, map_size, &tail);
+}
+
+uint32_t rdp_ring_tail(const struct rdp_ring *r)
+{
+	return r->tail;
 }
 
 /* Length of a CDB from its operation code, as the kernel sized it; 0 when byte 7 of a

@@ -95,6 +95,17 @@ struct rdp_ring {
 int rdp_ring_init(struct rdp_ring *r, void *map, size_t map_size);
 
 /*
+ * As rdp_ring_init(), but a ring whose cmd_tail is `tail` is taken with what it holds: the
+ * previous process stopped cleanly there (every entry it had read answered, its tail at
+ * `tail`), so every CMD entry from the tail on was never read by anyone. Still -EBUSY when the
+ * tail differs (the marker is stale). The caller gives those entries a deadline from the moment
+ * that process stopped reading: the kernel's cmd_time_out has been running on them since.
+ */
+int rdp_ring_resume(struct rdp_ring *r, void *map, size_t map_size, uint32_t tail);
+/* Our cmd_tail: where a clean stop leaves the ring (rdp_ring_outstanding() == 0). */
+uint32_t rdp_ring_tail(const struct rdp_ring *r);
+
+/*
  * Reads the next entry. PAD and TMR entries are passed over. An entry the walker cannot use is
  * answered in place and reported as RDP_RING_REJECTED: a CMD entry whose iovecs leave the data
  * area, whose CDB is outside its entry or longer than 32 bytes, or with too many iovecs is

@@ -388,13 +388,18 @@ static unsigned int deadline_budget_ms(const struct rdp_lun *lun)
 	return lun->kernel_timeout_ms - rdp_deadline_margin_ms(lun->kernel_timeout_ms);
 }
 
-static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
+/* Returns now, the reading the rest of the submission step uses. */
+static uint64_t cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
+	uint64_t now = rdp_now(lun);
+
 	cmd->attempts = 0;
 	cmd->path = NULL;
 	cmd->next = NULL;
 	cmd->not_before_ns = 0;
-	cmd->start_ns = rdp_now(lun);
+	cmd->start_ns = now;
+	if (cmd->arrival_ns && cmd->arrival_ns < now)
+		cmd->start_ns = cmd->arrival_ns;
 	cmd->deadline_ns = 0;
 	if (lun->kernel_timeout_ms)
 		cmd->deadline_ns = cmd->start_ns + rdp_ms_ns(deadline_budget_ms(lun));
@@ -405,21 +410,22 @@ static void cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	cmd->resid = 0;
 	lun->inflight++;
 	lun->st.cmds++;
+	return now;
 }
 
 void rdp_lun_submit_error(struct rdp_lun *lun, struct rdp_cmd *cmd, uint8_t key, uint8_t asc,
 			  uint8_t ascq)
 {
-	cmd_start(lun, cmd);
+	uint64_t now = cmd_start(lun, cmd);
 	rdp_cmd_set_sense(cmd, key, asc, ascq);
-	finish(lun, cmd);
+	finish_at(lun, cmd, now);
 }
 
 void rdp_lun_submit(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
-	cmd_start(lun, cmd);
+	uint64_t now = cmd_start(lun, cmd);
 	if (rdp_frontend_emulate(lun, cmd)) {
-		finish_at(lun, cmd, cmd->start_ns);
+		finish_at(lun, cmd, now);
 		return;
 	}
 	if (lun->busy.head) {
@@ -432,7 +438,7 @@ void rdp_lun_submit(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		hold(lun, cmd);
 		return;
 	}
-	dispatch(lun, cmd, cmd->start_ns);
+	dispatch(lun, cmd, now);
 }
 
 static void reread_capacity(struct rdp_lun *lun);

@@ -98,6 +98,10 @@ struct rdp_cmd {
 	size_t xfer_len;
 	void (*done)(struct rdp_cmd *cmd);
 	void *priv;
+	/* When the kernel queued it, on the engine's clock, if earlier than now (a command a
+	 * previous process left unread in the ring: its cmd_time_out has been running since);
+	 * 0: it arrived now. Its deadline counts from here. */
+	uint64_t arrival_ns;
 
 	/* result */
 	uint8_t status;

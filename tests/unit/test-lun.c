@@ -445,6 +445,37 @@ static void test_deadline_hang_completes_on_other_path(void)
 	fake_lun_close(lun);
 }
 
+/* A command that waited in the ring while no daemon ran (arrival_ns earlier than now): its
+ * deadline counts from then. Past it, it is never sent; within it, the attempt gets only what
+ * is left. */
+static void test_deadline_from_arrival(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t;
+
+	rdp_lun_set_kernel_timeout(lun, 30000);
+	fake_now += 60 * SEC;
+	tcmd_init(&t, 0x2a, 0, 8);
+	t.c.arrival_ns = fake_now - 26500ull * 1000000; /* 0.5 s of the 27 s budget left */
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpuint(a->by_opcode[0x2a] + b->by_opcode[0x2a], ==, 0);
+	g_assert_cmpuint(rdp_lun_stats(lun)->expired, ==, 1);
+
+	tcmd_init(&t, 0x2a, 0, 8);
+	t.c.arrival_ns = fake_now - 20000ull * 1000000; /* 7 s left: half for the first try */
+	rdp_lun_submit(lun, &t.c);
+	g_assert_false(t.done);
+	g_assert_cmpuint(t.c.req.timeout_ms, ==, 3500);
+	fake_complete_all();
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	fake_lun_close(lun);
+}
+
 /* A delayed retry (BUSY) whose deadline passes before its turn is not sent again; a command
  * waiting for a path is not either. With cmd_time_out 0 there is no deadline at all. */
 static void test_deadline_queues(void)
@@ -1130,6 +1161,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/deadline-hang-completes-on-other-path",
 			test_deadline_hang_completes_on_other_path);
 	g_test_add_func("/lun/deadline-queues", test_deadline_queues);
+	g_test_add_func("/lun/deadline-from-arrival", test_deadline_from_arrival);
 	g_test_add_func("/lun/queue-full-is-not-no-path", test_queue_full_is_not_no_path);
 	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
 	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);

@@ -357,6 +357,52 @@ static void test_init_rejects(void)
 	free(map);
 }
 
+/* A clean stop (every entry read answered) leaves entries queued after it unread: the next
+ * process resumes at the tail it was told and reads each exactly once; the kernel sees one
+ * completion per id and no broken ring. A stale tail (the ring moved since) is refused. */
+static void test_resume_after_clean_stop(void)
+{
+	struct fx *f = fx_new(ALL_CAPS);
+	uint8_t cdb[10];
+	uint16_t ids[4];
+
+	for (int round = 0; round < 3; round++) { /* move the tail off 0, across a wrap */
+		read10(cdb, 1, 8);
+		uint16_t id = k_queue_cmd(&f->k, cdb, sizeof(cdb), 4096);
+		g_assert_cmpint(rdp_ring_next(&f->r, &f->c), ==, RDP_RING_CMD);
+		complete_good(f, id);
+		kick(f);
+	}
+	g_assert_cmpuint(rdp_ring_outstanding(&f->r), ==, 0);
+	uint32_t tail = rdp_ring_tail(&f->r);
+	g_assert_cmpuint(tail, ==, rdp_tcmu_mb_tail(f->k.mb));
+	/* the process stops reading; the kernel queues two more */
+	for (int i = 0; i < 2; i++) {
+		read10(cdb, 100 + (uint32_t)i, 1);
+		ids[i] = k_queue_cmd(&f->k, cdb, sizeof(cdb), 512);
+	}
+	struct rdp_ring *r2 = g_new0(struct rdp_ring, 1);
+	g_assert_cmpint(rdp_ring_init(r2, f->k.map, MAP_SIZE), ==, -EBUSY);
+	g_assert_cmpint(rdp_ring_resume(r2, f->k.map, MAP_SIZE, tail + 8), ==, -EBUSY);
+	g_assert_cmpint(rdp_ring_resume(r2, f->k.map, MAP_SIZE, tail), ==, 0);
+	for (int i = 0; i < 2; i++) {
+		g_assert_cmpint(rdp_ring_next(r2, &f->c), ==, RDP_RING_CMD);
+		g_assert_cmpuint(f->c.cmd_id, ==, ids[i]);
+		g_assert_cmpuint(read10_lba(f->c.cdb), ==, 100 + (uint32_t)i);
+	}
+	g_assert_cmpint(rdp_ring_next(r2, &f->c), ==, RDP_RING_EMPTY);
+	unsigned int before = f->k.n_done;
+	for (int i = 1; i >= 0; i--) /* out of order, as paths finish */
+		g_assert_cmpint(rdp_ring_complete(r2, ids[i], STAT_GOOD, NULL, 0, RDP_RING_NO_READ_LEN), ==, 0);
+	rdp_ring_kicked(r2);
+	k_reap(&f->k);
+	g_assert_false(f->k.broken);
+	g_assert_cmpuint(f->k.n_done, ==, before + 2);
+	g_assert_cmpuint(rdp_tcmu_mb_tail(f->k.mb), ==, rdp_tcmu_mb_head(f->k.mb));
+	g_free(r2);
+	fx_free(f);
+}
+
 static void test_single_good(void)
 {
 	struct fx *f = fx_new(ALL_CAPS);
@@ -887,6 +933,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ring/init", test_init);
 	g_test_add_func("/ring/init-rejects", test_init_rejects);
 	g_test_add_func("/ring/single-good", test_single_good);
+	g_test_add_func("/ring/resume-after-clean-stop", test_resume_after_clean_stop);
 	g_test_add_func("/ring/cdb-shapes-and-bidi", test_cdb_shapes_and_bidi);
 	g_test_add_func("/ring/wraparound", test_wraparound);
 	g_test_add_func("/ring/out-of-order", test_out_of_order);
