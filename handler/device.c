@@ -18,6 +18,7 @@
 #define DEV_CMD_INLINE_IOV 32
 #define DEV_CMD_CHUNK 64
 #define DEV_TICK_MS 100
+#define RDP_RUN_DIR "/run/tcmu-rdp" /* without systemd's RUNTIME_DIRECTORY */
 
 struct dev_cmd {
 	struct rdp_cmd c;
@@ -45,6 +46,9 @@ struct rdp_dev {
 	unsigned int ticks;
 	guint kick_source;
 	bool removed;
+	bool stopping;		  /* the daemon stops: the ring is no longer read */
+	uint64_t stopped_ns;	  /* when it stopped reading (engine clock) */
+	uint64_t arrival_floor_ns; /* resumed ring: the earliest its unread commands can date from */
 	unsigned int inflight;
 	struct dev_cmd *free_cmds;
 	GPtrArray *chunks;
@@ -177,6 +181,7 @@ static void dev_run_ring(struct rdp_dev *dev)
 		memcpy(c->iov, rc->iov, rc->iov_cnt * sizeof(struct iovec));
 		c->done = dev_cmd_done;
 		c->priv = dc;
+		c->arrival_ns = dev->arrival_floor_ns;
 		dev->inflight++;
 		if (rc->xfer == RDP_RING_XFER_BIDI) {
 			/* no bidirectional command is passed through: XDWRITEREAD is obsolete */
@@ -246,6 +251,92 @@ static bool write_action(struct rdp_dev *dev, const char *action, const char *va
 	return true;
 }
 
+/* ---- a clean stop, and the start after it ----
+ * A daemon that stops with every command it read answered leaves a marker: the ring's tail and
+ * when it stopped reading. Whatever the kernel queued since was never read, so the next daemon
+ * takes the ring as it is (no reset, no BUSY to the initiator), giving those commands deadlines
+ * from the moment of the stop: the kernel's cmd_time_out has been running on them. The marker
+ * lives in the runtime directory (systemd's RUNTIME_DIRECTORY, kept across restarts by the
+ * unit), is read once and removed, and a kill or crash leaves none: the ring is reset then. */
+#define RESUME_GROUP "resume"
+
+static char *resume_path(const struct rdp_dev *dev)
+{
+	const char *dir = g_getenv("RUNTIME_DIRECTORY");
+	g_autofree char *file = g_strdup_printf("uio%u.resume", dev->minor);
+	/* systemd may list several directories, colon-separated: the first is ours */
+	g_auto(GStrv) dirs = g_strsplit(dir && *dir ? dir : RDP_RUN_DIR, ":", 2);
+	return g_build_filename(dirs[0], file, NULL);
+}
+
+/* The marker for this device, removed as it is read. false when there is none that fits. */
+static bool resume_take(struct rdp_dev *dev, uint32_t *tail, uint64_t *stopped_ns)
+{
+	g_autofree char *path = resume_path(dev);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) err = NULL;
+
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err))
+		return false;
+	if (unlink(path) < 0)
+		g_warning("%s: %s: %s", dev->name, path, g_strerror(errno));
+	g_autofree char *cfg = g_key_file_get_string(kf, RESUME_GROUP, "uio_name", NULL);
+	guint64 t = g_key_file_get_uint64(kf, RESUME_GROUP, "tail", &err);
+	guint64 at = err ? 0 : g_key_file_get_uint64(kf, RESUME_GROUP, "stopped_ns", &err);
+	if (err || !cfg || strcmp(cfg, dev->uio_name) != 0 || t > UINT32_MAX || !at ||
+	    at > rdp_loop_clock_ns()) {
+		g_warning("%s: ignoring %s: not this device's, or unreadable", dev->name, path);
+		return false;
+	}
+	*tail = (uint32_t)t;
+	*stopped_ns = at;
+	return true;
+}
+
+void rdp_dev_stop_intake(struct rdp_dev *dev)
+{
+	if (dev->stopping)
+		return;
+	dev->stopping = true;
+	dev->stopped_ns = rdp_loop_clock_ns();
+	if (dev->uio_source) {
+		g_source_remove(dev->uio_source);
+		dev->uio_source = 0;
+	}
+}
+
+unsigned int rdp_dev_inflight(const struct rdp_dev *dev)
+{
+	return dev->inflight;
+}
+
+bool rdp_dev_save_resume(struct rdp_dev *dev)
+{
+	if (!dev->stopping || dev->inflight || !dev->map || dev->ring.broken)
+		return false;
+	/* the completions written since the last kick must reach the kernel now */
+	if (rdp_ring_needs_kick(&dev->ring)) {
+		uint32_t one = 1;
+		if (write(dev->fd, &one, sizeof(one)) != sizeof(one))
+			return false;
+		rdp_ring_kicked(&dev->ring);
+	}
+	g_autofree char *path = resume_path(dev);
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) err = NULL;
+	g_key_file_set_string(kf, RESUME_GROUP, "uio_name", dev->uio_name);
+	g_key_file_set_uint64(kf, RESUME_GROUP, "tail", rdp_ring_tail(&dev->ring));
+	g_key_file_set_uint64(kf, RESUME_GROUP, "stopped_ns", dev->stopped_ns);
+	if (g_mkdir_with_parents(dir, 0700) < 0 || !g_key_file_save_to_file(kf, path, &err)) {
+		g_warning("%s: cannot leave the clean-stop marker %s (%s): the next start resets "
+			  "the ring",
+			  dev->name, path, err ? err->message : g_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 static bool dev_map(struct rdp_dev *dev, GError **err)
 {
 	g_autofree char *devpath = g_strdup_printf("/dev/uio%u", dev->minor);
@@ -270,7 +361,18 @@ static bool dev_map(struct rdp_dev *dev, GError **err)
 		return false;
 	}
 	dev->map_size = size;
+	uint32_t tail = 0;
+	uint64_t stopped_ns = 0;
+	bool resume = resume_take(dev, &tail, &stopped_ns);
 	int rc = rdp_ring_init(&dev->ring, dev->map, dev->map_size);
+	if (rc == -EBUSY && resume &&
+	    rdp_ring_resume(&dev->ring, dev->map, dev->map_size, tail) == 0) {
+		rc = 0;
+		dev->arrival_floor_ns = stopped_ns;
+		g_message("%s: the previous daemon stopped cleanly %.1f s ago: serving the commands "
+			  "it left unread, with deadlines from then (no ring reset)",
+			  dev->name, (double)(rdp_loop_clock_ns() - stopped_ns) / 1e9);
+	}
 	if (rc == -EBUSY) {
 		/* Commands left from before we started (an earlier daemon, or none yet): we
 		 * cannot know which were answered, so the kernel fails them all with BUSY, which
@@ -348,6 +450,7 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 	dev->tick_source = rdp_loop_tick_add(DEV_TICK_MS, dev_tick, dev);
 	/* commands may have arrived before we mapped the ring */
 	dev_run_ring(dev);
+	dev->arrival_floor_ns = 0; /* what comes from now on arrives as we read it */
 	dev_schedule_kick(dev);
 	return dev;
 }

@@ -34,3 +34,10 @@ const char *rdp_dev_name(const struct rdp_dev *dev);
 struct rdp_lun *rdp_dev_lun(const struct rdp_dev *dev);
 /* One readable line per LUN and per path: counters for the log and the demo. */
 void rdp_dev_log_summary(const struct rdp_dev *dev);
+/* Stopping: read no more commands from the ring (what is in flight goes on). */
+void rdp_dev_stop_intake(struct rdp_dev *dev);
+/* Ring commands read and not yet completed. */
+unsigned int rdp_dev_inflight(const struct rdp_dev *dev);
+/* After rdp_dev_stop_intake() and once nothing is in flight: kick the kernel and leave the
+ * marker that lets the next daemon take the ring without a reset. false when it cannot. */
+bool rdp_dev_save_resume(struct rdp_dev *dev);

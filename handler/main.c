@@ -29,6 +29,8 @@ struct daemon {
 	struct rdp_manager *manager;
 	struct rdp_hotplug *hotplug;
 	GDBusConnection *bus;
+	bool stopping;
+	gint64 stop_by_us; /* the drain's bound */
 };
 
 static GLogLevelFlags max_level = G_LOG_LEVEL_MESSAGE;
@@ -294,12 +296,65 @@ static const struct rdp_manager_ops manager_ops = {
 	.reload = reload,
 };
 
+/* ---- stopping: drain, then leave the rings for the next daemon ---- */
+
+#define DRAIN_POLL_MS 100
+#define DRAIN_SLACK_S 5	   /* beyond the longest cmd_time_out: sg's error handling */
+#define DRAIN_NO_DEADLINE_S 30 /* with cmd_time_out 0 nothing bounds a command */
+
+static unsigned int inflight_total(struct daemon *d)
+{
+	GHashTableIter it;
+	gpointer k, v;
+	unsigned int n = 0;
+	g_hash_table_iter_init(&it, d->devs);
+	while (g_hash_table_iter_next(&it, &k, &v))
+		n += rdp_dev_inflight(v);
+	return n;
+}
+
+static gboolean drain_poll(gpointer data)
+{
+	struct daemon *d = data;
+	unsigned int n = inflight_total(d);
+
+	if (n && g_get_monotonic_time() < d->stop_by_us)
+		return G_SOURCE_CONTINUE;
+	if (n)
+		g_warning("stopping with %u command(s) still out after the drain bound: the next "
+			  "start resets their rings (the kernel fails them with BUSY)",
+			  n);
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* SIGTERM: no new command is read; those in flight finish, each within its deadline (the
+ * kernel's cmd_time_out: no drain needs longer), then the daemon exits. A second signal exits
+ * at once. */
 static gboolean on_signal(gpointer data)
 {
 	struct daemon *d = data;
-	g_message("signal received, stopping");
-	g_main_loop_quit(d->loop);
-	return G_SOURCE_REMOVE;
+	if (d->stopping) {
+		g_message("second signal: stopping now, with %u command(s) in flight",
+			  inflight_total(d));
+		g_main_loop_quit(d->loop);
+		return G_SOURCE_REMOVE;
+	}
+	d->stopping = true;
+	unsigned int bound_s = 0;
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, d->devs);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		unsigned int kt = rdp_lun_kernel_timeout(rdp_dev_lun(v));
+		rdp_dev_stop_intake(v);
+		bound_s = MAX(bound_s, kt ? kt / 1000 + DRAIN_SLACK_S : DRAIN_NO_DEADLINE_S);
+	}
+	d->stop_by_us = g_get_monotonic_time() + (gint64)bound_s * G_USEC_PER_SEC;
+	g_message("signal received, stopping: no new commands; waiting up to %u s for %u in flight",
+		  bound_s, inflight_total(d));
+	g_timeout_add(DRAIN_POLL_MS, drain_poll, d);
+	return G_SOURCE_CONTINUE;
 }
 
 static gboolean on_usr1(gpointer data)
@@ -438,9 +493,16 @@ int main(int argc, char **argv)
 
 	GHashTableIter it;
 	gpointer k, v;
+	unsigned int resumable = 0;
 	g_hash_table_iter_init(&it, d.devs);
-	while (g_hash_table_iter_next(&it, &k, &v))
+	while (g_hash_table_iter_next(&it, &k, &v)) {
 		rdp_dev_log_summary(v);
+		resumable += rdp_dev_save_resume(v);
+	}
+	if (d.stopping)
+		g_message("stopped cleanly: %u of %u device(s) can be taken by the next start "
+			  "without a ring reset",
+			  resumable, g_hash_table_size(d.devs));
 	rdp_hotplug_stop(d.hotplug);
 	rdp_nl_stop(d.nl);
 	if (d.manager)

@@ -982,6 +982,11 @@ void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms)
 			  lun->name, lun->cmd_timeout_ms, ms, ms - budget);
 }
 
+unsigned int rdp_lun_kernel_timeout(const struct rdp_lun *lun)
+{
+	return lun->kernel_timeout_ms;
+}
+
 unsigned int rdp_lun_inflight(const struct rdp_lun *lun)
 {
 	return lun->inflight;

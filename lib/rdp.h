@@ -355,6 +355,8 @@ void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms);
  * leaves room for a second path, and after it nothing is re-sent. Also bounds the no-path
  * hold. Call again whenever the value may have changed; later commands use the new value. */
 void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms);
+/* The kernel's cmd_time_out last set, in ms; 0: none. */
+unsigned int rdp_lun_kernel_timeout(const struct rdp_lun *lun);
 /* The deadline's margin under a kernel timeout of ms: the kernel's clock starts when it
  * queues the command, a little before we read it, and our completion must reach it first. */
 unsigned int rdp_deadline_margin_ms(unsigned int ms);
