@@ -18,6 +18,8 @@
 #define DEV_CMD_INLINE_IOV 32
 #define DEV_CMD_CHUNK 64
 #define DEV_TICK_MS 100
+#define STALL_MIN_MS 2000
+#define STALL_MAX_MS 10000
 #define RDP_RUN_DIR "/run/tcmu-rdp" /* without systemd's RUNTIME_DIRECTORY */
 
 struct dev_cmd {
@@ -27,6 +29,7 @@ struct dev_cmd {
 	struct iovec iov_inline[DEV_CMD_INLINE_IOV];
 	struct iovec *iov_heap; /* only for commands with more iovecs than inline */
 	struct dev_cmd *next_free;
+	bool inuse; /* read from the ring, not completed yet */
 };
 
 struct rdp_dev {
@@ -50,6 +53,9 @@ struct rdp_dev {
 	uint64_t stopped_ns;	  /* when it stopped reading (engine clock) */
 	uint64_t arrival_floor_ns; /* resumed ring: the earliest its unread commands can date from */
 	unsigned int inflight;
+	/* the watchdog: the ring has work but nothing completes */
+	uint64_t progress_ns; /* last completion, or when work arrived on an idle ring */
+	bool stall_logged;
 	struct dev_cmd *free_cmds;
 	GPtrArray *chunks;
 	uint64_t kicks;
@@ -108,6 +114,17 @@ static void dev_schedule_kick(struct rdp_dev *dev)
 		dev->kick_source = g_idle_add_full(G_PRIORITY_DEFAULT, dev_kick, dev, NULL);
 }
 
+/* A completion: the watchdog's clock restarts, and a stall it reported is over. */
+static void dev_progress(struct rdp_dev *dev)
+{
+	uint64_t now = rdp_loop_clock_ns();
+	if (dev->stall_logged)
+		g_message("lun %s: commands complete again, after %.1f s without", dev->name,
+			  (double)(now - dev->progress_ns) / 1e9);
+	dev->stall_logged = false;
+	dev->progress_ns = now;
+}
+
 static void dev_cmd_done(struct rdp_cmd *c)
 {
 	struct dev_cmd *dc = (struct dev_cmd *)c;
@@ -124,7 +141,9 @@ static void dev_cmd_done(struct rdp_cmd *c)
 	dc->iov_heap = NULL;
 	dc->next_free = dev->free_cmds;
 	dev->free_cmds = dc;
+	dc->inuse = false;
 	dev->inflight--;
+	dev_progress(dev);
 	dev_schedule_kick(dev);
 }
 
@@ -182,6 +201,9 @@ static void dev_run_ring(struct rdp_dev *dev)
 		c->done = dev_cmd_done;
 		c->priv = dc;
 		c->arrival_ns = dev->arrival_floor_ns;
+		if (!dev->inflight)
+			dev->progress_ns = rdp_loop_clock_ns(); /* an idle ring is not a stalled one */
+		dc->inuse = true;
 		dev->inflight++;
 		if (rc->xfer == RDP_RING_XFER_BIDI) {
 			/* no bidirectional command is passed through: XDWRITEREAD is obsolete */
@@ -220,11 +242,46 @@ static void dev_read_kernel_timeout(struct rdp_dev *dev)
 		rdp_lun_set_kernel_timeout(dev->lun, (unsigned int)s * 1000);
 }
 
+/* How long the ring may have work and no completion before the watchdog says so: well under
+ * the kernel's cmd_time_out (a third of it, 2 to 10 s), so the log names the command before the
+ * kernel fails it to the initiator. */
+static uint64_t stall_bound_ns(const struct rdp_dev *dev)
+{
+	unsigned int ms = rdp_lun_kernel_timeout(dev->lun) / 3;
+	return (uint64_t)CLAMP(ms ? ms : STALL_MAX_MS, STALL_MIN_MS, STALL_MAX_MS) * 1000000;
+}
+
+/* The watchdog (issue 11: one command once stopped a LUN, and the log said nothing): commands
+ * out and none completing for the bound. Names the oldest command and the LUN's state, once
+ * per stall; the LUN is not touched, and the other LUNs are served on as before. */
+static void dev_watchdog(struct rdp_dev *dev)
+{
+	uint64_t now = rdp_loop_clock_ns();
+	if (!dev->inflight || dev->stall_logged || now - dev->progress_ns < stall_bound_ns(dev))
+		return;
+	const struct dev_cmd *oldest = NULL;
+	for (guint i = 0; i < dev->chunks->len; i++) {
+		const struct dev_cmd *chunk = g_ptr_array_index(dev->chunks, i);
+		for (int j = 0; j < DEV_CMD_CHUNK; j++)
+			if (chunk[j].inuse && (!oldest || chunk[j].c.start_ns < oldest->c.start_ns))
+				oldest = &chunk[j];
+	}
+	g_autofree char *what = oldest ? rdp_cmd_describe(dev->lun, &oldest->c) : g_strdup("?");
+	g_autofree char *state = rdp_lun_describe(dev->lun);
+	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "RDP_LUN", dev->name, "MESSAGE",
+			 "lun %s: no command completed for %.1f s with %u in flight; oldest: cmd %u, "
+			 "%s; lun: %s",
+			 dev->name, (double)(now - dev->progress_ns) / 1e9, dev->inflight,
+			 oldest ? oldest->cmd_id : 0, what, state);
+	dev->stall_logged = true;
+}
+
 static gboolean dev_tick(gpointer data)
 {
 	struct rdp_dev *dev = data;
 	if (++dev->ticks % (1000 / DEV_TICK_MS) == 0) /* once a second is soon enough */
 		dev_read_kernel_timeout(dev);
+	dev_watchdog(dev);
 	rdp_lun_tick(dev->lun);
 	return G_SOURCE_CONTINUE;
 }

@@ -2,9 +2,12 @@
  * asks for, listens for TCMU device events, adopts rdp devices that already exist, and runs
  * the GLib main loop until SIGTERM/SIGINT. */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 #include <glib-unix.h>
@@ -369,8 +372,16 @@ static gboolean on_usr1(gpointer data)
 }
 
 /* The data path lives on this one loop: anything that blocks it (a synchronous probe, a slow
- * file system) stalls every LUN. Say so when a tick comes a second or more late. */
+ * file system, a system call the kernel never returns from) stalls every LUN. Say so when a
+ * tick comes a second or more late; and, from a thread of its own, while it is still blocked:
+ * a thread stuck in the kernel never gets to say anything itself (issue 11: a command that
+ * oopsed the kernel inside our write() left a silent daemon). */
 #define STALL_TICK_MS 250
+#define LOOP_STUCK_S 5
+
+static _Atomic gint64 loop_heartbeat_us;
+static _Atomic bool loop_watch_stop;
+
 static gboolean on_stall_tick(gpointer data)
 {
 	gint64 *last = data, now = g_get_monotonic_time();
@@ -379,7 +390,44 @@ static gboolean on_stall_tick(gpointer data)
 	if (late_ms >= 1000)
 		g_warning("event loop blocked for %" G_GINT64_FORMAT " ms", late_ms);
 	*last = now;
+	loop_heartbeat_us = now;
 	return G_SOURCE_CONTINUE;
+}
+
+/* One line of /proc/self/task/<tid>/<what>, or why not. */
+static char *task_file(pid_t tid, const char *what)
+{
+	g_autofree char *path = g_strdup_printf("/proc/self/task/%d/%s", (int)tid, what);
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return g_strdup("unreadable");
+	g_strstrip(text);
+	return g_strdelimit(g_steal_pointer(&text), "\n", '|');
+}
+
+static gpointer loop_watch(gpointer data)
+{
+	pid_t tid = (pid_t)GPOINTER_TO_INT(data);
+	bool said = false;
+
+	while (!loop_watch_stop) {
+		g_usleep(G_USEC_PER_SEC);
+		gint64 age = g_get_monotonic_time() - loop_heartbeat_us;
+		if (age < LOOP_STUCK_S * G_USEC_PER_SEC) {
+			said = false;
+			continue;
+		}
+		if (said)
+			continue;
+		said = true;
+		g_autofree char *sc = task_file(tid, "syscall");
+		g_autofree char *wchan = task_file(tid, "wchan");
+		g_autofree char *stack = task_file(tid, "stack");
+		g_warning("event loop has not turned for %.1f s: every LUN waits. Its thread is in "
+			  "system call [%s], waiting in %s; kernel stack: %s",
+			  (double)age / G_USEC_PER_SEC, sc, wchan, stack);
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -489,7 +537,11 @@ int main(int argc, char **argv)
 	log_sg_direct_io();
 	g_message("tcmu-rdpd %s ready (config %s)", RDP_VERSION, d.config_file);
 	rdp_loop_tick_add(STALL_TICK_MS, on_stall_tick, &(gint64){g_get_monotonic_time()});
+	loop_heartbeat_us = g_get_monotonic_time();
+	GThread *watch = g_thread_new("loop-watch", loop_watch, GINT_TO_POINTER(gettid()));
 	g_main_loop_run(d.loop);
+	loop_watch_stop = true;
+	g_thread_join(watch);
 
 	GHashTableIter it;
 	gpointer k, v;

@@ -982,6 +982,60 @@ void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms)
 			  lun->name, lun->cmd_timeout_ms, ms, ms - budget);
 }
 
+static bool q_holds(const struct rdp_cmd_queue *q, const struct rdp_cmd *cmd)
+{
+	for (const struct rdp_cmd *c = q->head; c; c = c->next)
+		if (c == cmd)
+			return true;
+	return false;
+}
+
+char *rdp_cmd_describe(const struct rdp_lun *lun, const struct rdp_cmd *cmd)
+{
+	uint64_t now = rdp_now(lun);
+	GString *s = g_string_new(NULL);
+
+	g_string_append_printf(s, "opcode 0x%02x, CDB", cmd->cdb[0]);
+	for (unsigned int i = 0; i < cmd->cdb_len && i < RDP_CDB_MAX; i++)
+		g_string_append_printf(s, " %02x", cmd->cdb[i]);
+	g_string_append_printf(s, ", %u bytes, %.1f s since arrival", (unsigned int)cmd->xfer_len,
+			       (double)(now - cmd->start_ns) / 1e9);
+	if (cmd->path)
+		g_string_append_printf(s, ", attempt %u on %s (%s) for %.1f s, timeout %u ms",
+				       cmd->attempts + 1, cmd->path->dev,
+				       rdp_path_state_name(cmd->path->state),
+				       (double)(now - cmd->sent_ns) / 1e9, cmd->req.timeout_ms);
+	else if (q_holds(&lun->waiting, cmd))
+		g_string_append(s, ", waiting for a usable path");
+	else if (q_holds(&lun->busy, cmd))
+		g_string_append(s, ", waiting for room on a path (queues full)");
+	else if (q_holds(&lun->delayed, cmd))
+		g_string_append_printf(s, ", waiting to be retried (attempt %u)", cmd->attempts + 1);
+	else
+		g_string_append(s, ", in no queue of the engine");
+	if (cmd->deadline_ns)
+		g_string_append_printf(s, ", deadline in %.1f s",
+				       ((double)cmd->deadline_ns - (double)now) / 1e9);
+	return g_string_free(s, FALSE);
+}
+
+char *rdp_lun_describe(const struct rdp_lun *lun)
+{
+	GString *s = g_string_new(NULL);
+
+	g_string_append_printf(s, "%u in flight, waiting for a path %u, for room %u, for a retry %u;",
+			       lun->inflight, lun->waiting.len, lun->busy.len, lun->delayed.len);
+	for (unsigned int i = 0; i < lun->npaths; i++) {
+		const struct rdp_path *p = lun->paths[i];
+		g_string_append_printf(s, " %s %s%s (%s) %u out%s%s;", p->dev,
+				       rdp_path_state_name(p->state), p->bctx ? "" : ", not open",
+				       p->last_reason ? p->last_reason : "", p->st.inflight,
+				       p->check_busy ? ", a check out" : "",
+				       lun->cap_path == p ? ", a capacity read out" : "");
+	}
+	return g_string_free(s, FALSE);
+}
+
 unsigned int rdp_lun_kernel_timeout(const struct rdp_lun *lun)
 {
 	return lun->kernel_timeout_ms;

@@ -355,6 +355,12 @@ void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms);
  * leaves room for a second path, and after it nothing is re-sent. Also bounds the no-path
  * hold. Call again whenever the value may have changed; later commands use the new value. */
 void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms);
+/* For a watchdog's log: where a command of this LUN is and for how long ("opcode 0x2a, CDB
+ * ..., 8.1 s since arrival, attempt 1 on /dev/sg1 (failed) for 8.0 s, timeout 3750 ms", or the
+ * queue it waits in), and the LUN's state (its paths, their states and commands in flight, the
+ * queues). Free with g_free(). */
+char *rdp_cmd_describe(const struct rdp_lun *lun, const struct rdp_cmd *cmd);
+char *rdp_lun_describe(const struct rdp_lun *lun);
 /* The kernel's cmd_time_out last set, in ms; 0: none. */
 unsigned int rdp_lun_kernel_timeout(const struct rdp_lun *lun);
 /* The deadline's margin under a kernel timeout of ms: the kernel's clock starts when it

@@ -476,6 +476,40 @@ static void test_deadline_from_arrival(void)
 	fake_lun_close(lun);
 }
 
+/* What the watchdog logs about a command that does not complete: where it is, how long. */
+static void test_describe(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct tcmd t, u;
+
+	rdp_lun_set_kernel_timeout(lun, 30000);
+	a->mode = b->mode = FAKE_HANG;
+	tcmd_init(&t, 0x2a, 200, 8);
+	rdp_lun_submit(lun, &t.c);
+	fake_now += 5 * SEC;
+	g_autofree char *d = rdp_cmd_describe(lun, &t.c);
+	g_assert_nonnull(strstr(d, "opcode 0x2a, CDB 2a 00 00 00 00 c8 00 00 08 00, 4096 bytes"));
+	g_assert_nonnull(strstr(d, "5.0 s since arrival, attempt 1 on sg0 (active) for 5.0 s, "
+				   "timeout 13500 ms, deadline in 22.0 s"));
+	g_autofree char *l = rdp_lun_describe(lun);
+	g_assert_nonnull(strstr(l, "1 in flight, waiting for a path 0"));
+	g_assert_nonnull(strstr(l, "sg0 active (identity checked at attach) 1 out;"));
+	/* both paths time out: the next command waits for one */
+	fake_timeout_dev(a);
+	fake_timeout_dev(b);
+	tcmd_init(&u, 0x28, 0, 1);
+	rdp_lun_submit(lun, &u.c);
+	g_autofree char *w = rdp_cmd_describe(lun, &u.c);
+	g_assert_nonnull(strstr(w, ", waiting for a usable path"));
+	a->mode = b->mode = FAKE_OK;
+	fake_lun_close(lun);
+	g_assert_true(t.done);
+	g_assert_true(u.done);
+}
+
 /* A delayed retry (BUSY) whose deadline passes before its turn is not sent again; a command
  * waiting for a path is not either. With cmd_time_out 0 there is no deadline at all. */
 static void test_deadline_queues(void)
@@ -1162,6 +1196,7 @@ int main(int argc, char **argv)
 			test_deadline_hang_completes_on_other_path);
 	g_test_add_func("/lun/deadline-queues", test_deadline_queues);
 	g_test_add_func("/lun/deadline-from-arrival", test_deadline_from_arrival);
+	g_test_add_func("/lun/describe", test_describe);
 	g_test_add_func("/lun/queue-full-is-not-no-path", test_queue_full_is_not_no_path);
 	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
 	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);

@@ -91,7 +91,32 @@ sleep 45 # longer than any attempt of the old WRITE could take (13 s cmd_timeout
 uniform "$disk" 200 N || vm_fail "(a) LOST UPDATE: the block read through the gateway is '$(read_block "$disk" 200)', not N"
 uniform "${PATH_SD[0]}" 200 N || vm_fail "(a) LOST UPDATE: the backing store holds '$(read_block "${PATH_SD[0]}" 200)', not N"
 grep -q "reached the kernel's cmd_time_out" "$RDP_LOG" || vm_fail "(a) no expiry logged"
+# the watchdog named the stuck WRITE well before the kernel's cmd_time_out
+grep -q "lun lun0: no command completed for .* opcode 0x2a" "$RDP_LOG" ||
+	vm_fail "(a) the watchdog did not name the stuck WRITE: $(grep "no command completed" "$RDP_LOG" || echo nothing)"
+vm_log "(a) watchdog: $(grep -o "no command completed for [0-9.]* s.*opcode 0x2a, CDB[0-9a-f ]*" "$RDP_LOG" | head -1)"
 summary=$(rdp_summary)
 echo "$summary"
 vm_log "(a) the block holds the new data on the gateway and the backing store"
 echo "RESULT hang-no-lost-update: ok"
+
+# ---- (c) the event loop blocked: a LUN attached while its paths hang ----
+# Attach probes the paths synchronously (issue 10, item 5: not asynchronous yet): the one loop
+# that serves every LUN waits up to the probe timeout. The loop's watchdog thread says so, and
+# in which system call, while it is blocked.
+vm_targetcli >/dev/null <<EOT
+/loopback/$RDP_LOOP_WWN/luns delete lun0
+/backstores/user:rdp delete lun0
+EOT
+strand_on
+t0=$(date +%s.%N)
+targetcli /backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID >/tmp/create.log 2>&1 &
+creator=$!
+vm_wait 20 grep -q "event loop has not turned" "$RDP_LOG" || vm_fail "(c) no watchdog message while the loop was blocked"
+strand_off
+wait "$creator" || vm_fail "(c) the backstore was not created once the paths answered: $(cat /tmp/create.log)"
+t1=$(date +%s.%N)
+line=$(grep -o "event loop has not turned.*" "$RDP_LOG" | head -1)
+[[ $line == *"system call [16 "* ]] || vm_fail "(c) the watchdog did not name the ioctl (SG_IO) the loop is in: $line"
+vm_log "(c) attach took $(echo "$t1 - $t0" | bc) s with a hung path; watchdog: ${line:0:160}"
+echo "RESULT hang-loop-watchdog: ok"
