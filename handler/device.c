@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib-unix.h>
 
 #include "device.h"
@@ -449,19 +450,42 @@ static bool dev_map(struct rdp_dev *dev, GError **err)
 	return true;
 }
 
-/* Everything that can refuse the device, in the order a user would fix it. */
-static bool dev_setup(struct rdp_dev *dev, const struct rdp_config *cfg, const char *cfgstring,
-		      GPtrArray *others, GError **err)
-{
-	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, cfgstring, err);
-	if (!spec || !rdp_lun_spec_check_unused(spec, others, err))
-		return false;
-	g_free(spec->name);
-	spec->name = g_strdup(dev->name);
-	dev->lun = rdp_lun_open(spec, &dev_env, err);
-	if (!dev->lun)
-		return false;
+/* ---- attach: the probes off the loop ----
+ * Opening a LUN probes every path with synchronous SCSI commands (identity, caches, ALUA), up to
+ * RDP_PROBE_TIMEOUT_MS each on a path that hangs. That runs in a worker thread, so the loop
+ * that serves every other LUN never waits for it; the kernel's ADDED_DEVICE is answered when it
+ * is done (the configfs enable waits for that, nothing else does). The LUN is private to the
+ * worker until it is handed back: no request is out on it, its sg files are watched from the
+ * loop but have nothing to say. What touches the daemon's state (which devices are in use, the
+ * ring) runs on the loop, before and after. */
+struct rdp_dev_attach {
+	struct rdp_dev *dev;
+	rdp_lun_spec *spec;
+	rdp_dev_luns_fn luns;
+	rdp_dev_ready_fn ready;
+	void *ud;
+	bool cancelled;
+};
 
+static void attach_thread(GTask *task, gpointer source, gpointer data, GCancellable *c)
+{
+	struct rdp_dev_attach *a = data;
+	GError *err = NULL;
+	struct rdp_lun *lun = rdp_lun_open(a->spec, &dev_env, &err);
+	if (lun)
+		g_task_return_pointer(task, lun, NULL);
+	else
+		g_task_return_error(task, err);
+}
+
+/* Back on the loop: everything after the probes, in the order a user would fix it. */
+static bool attach_finish(struct rdp_dev_attach *a, GError **err)
+{
+	struct rdp_dev *dev = a->dev;
+	g_autoptr(GPtrArray) others = a->luns(a->ud);
+	/* another LUN may have taken one of the devices while these were probed */
+	if (!rdp_lun_spec_check_unused(a->spec, others, err))
+		return false;
 	uint64_t dev_size, block_size;
 	g_autofree char *size_path = g_build_filename(dev->cfgdir, "attrib", "dev_size", NULL);
 	g_autofree char *bs_path = g_build_filename(dev->cfgdir, "attrib", "hw_block_size", NULL);
@@ -477,11 +501,41 @@ static bool dev_setup(struct rdp_dev *dev, const struct rdp_config *cfg, const c
 			 "lun %s: serving /dev/uio%u, %" PRIu64 " bytes, WWID %s, %u paths",
 			 dev->name, dev->minor, dev_size, rdp_lun_wwid(dev->lun),
 			 rdp_lun_path_count(dev->lun));
+	dev->uio_source = rdp_loop_fd_add(dev->fd, dev_uio_readable, dev);
+	dev->tick_source = rdp_loop_tick_add(DEV_TICK_MS, dev_tick, dev);
+	/* commands may have arrived before we mapped the ring */
+	dev_run_ring(dev);
+	dev->arrival_floor_ns = 0; /* what comes from now on arrives as we read it */
+	dev_schedule_kick(dev);
 	return true;
 }
 
-struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct rdp_config *cfg,
-			     GPtrArray *others, GError **err)
+static void attach_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	struct rdp_dev_attach *a = data;
+	struct rdp_dev *dev = a->dev;
+	GError *err = NULL;
+
+	dev->lun = g_task_propagate_pointer(G_TASK(res), &err);
+	if (dev->lun && a->cancelled)
+		g_set_error(&err, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+			    "removed while its paths were being probed");
+	if (!err)
+		attach_finish(a, &err);
+	if (err) {
+		g_prefix_error(&err, "%s: ", dev->name);
+		dev_free(dev); /* closes the LUN, if it was opened */
+		dev = NULL;
+	}
+	a->ready(dev, err, a->ud);
+	g_clear_error(&err);
+	rdp_lun_spec_free(a->spec);
+	g_free(a);
+}
+
+struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
+					  const struct rdp_config *cfg, rdp_dev_luns_fn luns,
+					  rdp_dev_ready_fn ready, void *ud, GError **err)
 {
 	struct rdp_tcmu_name nm;
 	if (rdp_tcmu_name_parse(uio_name, &nm) < 0 || strcmp(nm.subtype, RDP_TCMU_SUBTYPE) != 0) {
@@ -489,6 +543,14 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 			    uio_name);
 		return NULL;
 	}
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_resolve(cfg, nm.cfgstring, err);
+	g_autoptr(GPtrArray) others = spec ? luns(ud) : NULL;
+	if (!spec || !rdp_lun_spec_check_unused(spec, others, err)) {
+		g_prefix_error(err, "%s: ", nm.dev_name);
+		return NULL;
+	}
+	g_free(spec->name);
+	spec->name = g_strdup(nm.dev_name);
 
 	struct rdp_dev *dev = g_new0(struct rdp_dev, 1);
 	dev->fd = -1;
@@ -498,18 +560,22 @@ struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct 
 	dev->cfgstring = g_strdup(nm.cfgstring);
 	dev->minor = minor;
 	dev->chunks = g_ptr_array_new_with_free_func(g_free);
-	if (!dev_setup(dev, cfg, nm.cfgstring, others, err)) {
-		g_prefix_error(err, "%s: ", dev->name);
-		dev_free(dev);
-		return NULL;
-	}
-	dev->uio_source = rdp_loop_fd_add(dev->fd, dev_uio_readable, dev);
-	dev->tick_source = rdp_loop_tick_add(DEV_TICK_MS, dev_tick, dev);
-	/* commands may have arrived before we mapped the ring */
-	dev_run_ring(dev);
-	dev->arrival_floor_ns = 0; /* what comes from now on arrives as we read it */
-	dev_schedule_kick(dev);
-	return dev;
+
+	struct rdp_dev_attach *a = g_new0(struct rdp_dev_attach, 1);
+	a->dev = dev;
+	a->spec = g_steal_pointer(&spec);
+	a->luns = luns;
+	a->ready = ready;
+	a->ud = ud;
+	g_autoptr(GTask) task = g_task_new(NULL, NULL, attach_done, a);
+	g_task_set_task_data(task, a, NULL);
+	g_task_run_in_thread(task, attach_thread);
+	return a;
+}
+
+void rdp_dev_attach_cancel(struct rdp_dev_attach *a)
+{
+	a->cancelled = true;
 }
 
 static void dev_free(struct rdp_dev *dev)

@@ -9,12 +9,23 @@
 struct rdp_config;
 struct rdp_dev;
 
+/* The LUNs served now (struct rdp_lun *, borrowed; the caller unrefs the array). */
+typedef GPtrArray *(*rdp_dev_luns_fn)(void *ud);
+/* The end of an attach, on the loop: dev serving, or NULL and why (err, borrowed). */
+typedef void (*rdp_dev_ready_fn)(struct rdp_dev *dev, const GError *err, void *ud);
+struct rdp_dev_attach;
+
 /* Attach to the TCMU device whose uio name is uio_name (tcm-user/<hba>/<name>/rdp/<cfg>) at
- * /dev/uio<minor>: resolve the cfgstring, refuse it when one of its devices is a path of one of
- * the LUNs served already (others: struct rdp_lun *, may be NULL), open and check the backing
- * paths, check the backstore size, map the ring and start serving it. */
-struct rdp_dev *rdp_dev_open(const char *uio_name, uint32_t minor, const struct rdp_config *cfg,
-			     GPtrArray *others, GError **err);
+ * /dev/uio<minor>: resolve the cfgstring and refuse it when one of its devices is a path of a
+ * LUN served already (luns(ud)), here; then, in a worker thread, open and probe the backing
+ * paths; then, back on the loop, check again that no other LUN took a device meanwhile, check
+ * the backstore size, map the ring and start serving it, and call ready. NULL (and err) when
+ * it is refused before the probes; ready is not called then. */
+struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
+					  const struct rdp_config *cfg, rdp_dev_luns_fn luns,
+					  rdp_dev_ready_fn ready, void *ud, GError **err);
+/* The device went away while it was being attached: ready gets NULL and an error. */
+void rdp_dev_attach_cancel(struct rdp_dev_attach *a);
 /* Stop taking commands; the device is freed once its commands in flight have come back. */
 void rdp_dev_remove(struct rdp_dev *dev);
 /* Apply a reloaded configuration to the live LUN (see rdp_lun_reconfigure); report gets what

@@ -27,6 +27,7 @@ struct daemon {
 	bool config_missing_ok;
 	struct rdp_config *cfg;
 	GHashTable *devs; /* minor -> struct rdp_dev */
+	GHashTable *attaching; /* minor -> struct attach: paths being probed */
 	struct rdp_nl *nl;
 	struct rdp_dbus *dbus;
 	struct rdp_manager *manager;
@@ -89,30 +90,84 @@ static GPtrArray *luns_except(struct daemon *d, const struct rdp_dev *dev)
 	return a;
 }
 
-static int dev_added(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
+/* A device being attached: its paths are probed off the loop (rdp_dev_open_async). */
+struct attach {
+	struct daemon *d;
+	uint32_t minor;
+	char *uio_name;
+	struct rdp_dev_attach *a;
+	struct rdp_nl_later *later; /* the kernel's ADDED_DEVICE, answered at the end; or none */
+};
+
+static GPtrArray *attach_luns(void *ud)
 {
-	struct daemon *d = ud;
+	return luns_except(((struct attach *)ud)->d, NULL);
+}
+
+static void attach_ready(struct rdp_dev *dev, const GError *err, void *ud)
+{
+	struct attach *at = ud;
+	struct daemon *d = at->d;
+
+	g_hash_table_remove(d->attaching, GUINT_TO_POINTER(at->minor));
+	if (dev)
+		g_hash_table_insert(d->devs, GUINT_TO_POINTER(at->minor), dev);
+	else
+		g_warning("refusing %s: %s", at->uio_name, err->message);
+	if (at->later)
+		rdp_nl_answer(d->nl, at->later, dev ? 0 : -EINVAL);
+	g_free(at->uio_name);
+	g_free(at);
+}
+
+/* Starts attaching; 0 when under way (or nothing to do), -errno when refused at once. */
+static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, bool answer_later)
+{
 	g_autoptr(GError) err = NULL;
 
-	if (g_hash_table_contains(d->devs, GUINT_TO_POINTER(minor))) {
+	if (g_hash_table_contains(d->devs, GUINT_TO_POINTER(minor)) ||
+	    g_hash_table_contains(d->attaching, GUINT_TO_POINTER(minor))) {
 		g_message("uio%u (%s) is already served", minor, uio_name);
 		return 0;
 	}
-	g_autoptr(GPtrArray) others = luns_except(d, NULL);
-	struct rdp_dev *dev = rdp_dev_open(uio_name, minor, d->cfg, others, &err);
-	if (!dev) {
+	struct attach *at = g_new0(struct attach, 1);
+	at->d = d;
+	at->minor = minor;
+	at->uio_name = g_strdup(uio_name);
+	at->a = rdp_dev_open_async(uio_name, minor, d->cfg, attach_luns, attach_ready, at, &err);
+	if (!at->a) {
 		g_warning("refusing %s: %s", uio_name, err->message);
+		g_free(at->uio_name);
+		g_free(at);
 		return -EINVAL;
 	}
-	g_hash_table_insert(d->devs, GUINT_TO_POINTER(minor), dev);
+	g_hash_table_insert(d->attaching, GUINT_TO_POINTER(minor), at);
+	if (answer_later)
+		at->later = rdp_nl_later(d->nl);
 	return 0;
+}
+
+static int dev_added(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
+{
+	struct daemon *d = ud;
+	int rc = attach_start(d, uio_name, minor, true);
+	if (rc < 0)
+		return rc;
+	struct attach *at = g_hash_table_lookup(d->attaching, GUINT_TO_POINTER(minor));
+	return at && at->later ? RDP_NL_LATER : 0;
 }
 
 static int dev_removed(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
 {
 	struct daemon *d = ud;
 	struct rdp_dev *dev = g_hash_table_lookup(d->devs, GUINT_TO_POINTER(minor));
+	struct attach *at = g_hash_table_lookup(d->attaching, GUINT_TO_POINTER(minor));
 
+	if (at) {
+		g_message("%s: removed by the kernel while its paths are probed", uio_name);
+		rdp_dev_attach_cancel(at->a);
+		return 0;
+	}
 	if (!dev)
 		return 0; /* refused at ADDED: nothing to release */
 	g_hash_table_remove(d->devs, GUINT_TO_POINTER(minor));
@@ -174,7 +229,7 @@ static void adopt_existing(struct daemon *d)
 		if (!rdp_tcmu_name_is_ours(name))
 			continue;
 		g_message("adopting existing device %s (%s)", ent, name);
-		dev_added(d, name, (uint32_t)minor, 0);
+		attach_start(d, name, (uint32_t)minor, false);
 	}
 }
 
@@ -492,6 +547,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	d.devs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	d.attaching = g_hash_table_new(g_direct_hash, g_direct_equal);
 	d.loop = g_main_loop_new(NULL, FALSE);
 	rdp_loop_clock_attach(NULL);
 	g_unix_signal_add(SIGTERM, on_signal, &d);
@@ -563,6 +619,7 @@ int main(int argc, char **argv)
 		rdp_dbus_stop(d.dbus);
 	g_clear_object(&d.bus);
 	g_hash_table_unref(d.devs);
+	g_hash_table_unref(d.attaching); /* an attach still probing is abandoned with the process */
 	rdp_loop_clock_detach();
 	g_main_loop_unref(d.loop);
 	rdp_config_free(d.cfg);

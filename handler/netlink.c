@@ -49,6 +49,8 @@ struct rdp_nl {
 	int features_err;
 	uint32_t features_seq;
 	GQueue deferred;       /* struct nl_msg *, received while negotiating */
+	const struct rdp_nl_event *current; /* the event an op is being called for */
+	struct rdp_nl_later *later;	    /* rdp_nl_later() taken during that call */
 	GHashTable *in_flight; /* reply seq -> description, until the kernel acks it */
 };
 
@@ -270,6 +272,40 @@ static int reply(struct rdp_nl *nl, const struct rdp_nl_event *ev, int status)
 	return ret;
 }
 
+/* An event whose answer waits: what reply() needs, copied out of the message. */
+struct rdp_nl_later {
+	struct rdp_nl_event ev;
+	char *uio_name;
+};
+
+struct rdp_nl_later *rdp_nl_later(struct rdp_nl *nl)
+{
+	g_return_val_if_fail(nl->current && !nl->later, NULL);
+	struct rdp_nl_later *l = g_new0(struct rdp_nl_later, 1);
+	l->ev = *nl->current;
+	l->uio_name = g_strdup(nl->current->uio_name);
+	l->ev.uio_name = l->uio_name;
+	l->ev.rc.dev_cfg = NULL;
+	nl->later = l;
+	return l;
+}
+
+static int answer(struct rdp_nl *nl, const struct rdp_nl_event *ev, int status)
+{
+	g_message("netlink: %s %s (uio%u, dev id %u): %s", rdp_nl_cmd_name(ev->cmd), ev->uio_name,
+		  ev->minor, ev->dev_id, status ? g_strerror(-status) : "ok");
+	return reply(nl, ev, status);
+}
+
+void rdp_nl_answer(struct rdp_nl *nl, struct rdp_nl_later *l, int status)
+{
+	if (status > 0)
+		status = -EIO;
+	answer(nl, &l->ev, status);
+	g_free(l->uio_name);
+	g_free(l);
+}
+
 int rdp_nl_handle_msg(struct rdp_nl *nl, struct nl_msg *msg)
 {
 	struct rdp_nl_event ev;
@@ -291,16 +327,29 @@ int rdp_nl_handle_msg(struct rdp_nl *nl, struct nl_msg *msg)
 		return 0;
 	}
 
+	nl->current = &ev;
+	nl->later = NULL;
 	status = call_op(nl, &ev);
+	nl->current = NULL;
+	if (nl->later) {
+		if (status == RDP_NL_LATER) {
+			nl->later = NULL;
+			return 0; /* the op answers through rdp_nl_answer() */
+		}
+		g_warning("netlink: handler took a later answer for %s but returned %d; answering now",
+			  ev.uio_name, status);
+		g_free(nl->later->uio_name);
+		g_free(nl->later);
+		nl->later = NULL;
+	}
 	if (status > 0) {
 		g_warning("netlink: handler returned %d for %s, not 0 or -errno; answering -EIO",
 			  status, ev.uio_name);
 		status = -EIO;
 	}
-	g_message("netlink: %s %s (uio%u, dev id %u): %s", rdp_nl_cmd_name(ev.cmd), ev.uio_name,
-		  ev.minor, ev.dev_id, status ? g_strerror(-status) : "ok");
-	return reply(nl, &ev, status);
+	return answer(nl, &ev, status);
 }
+
 
 /* ---- socket layer ---- */
 

@@ -37,6 +37,15 @@ struct rdp_nl_reconfig {
  * -EOPNOTSUPP. uio_name is "tcm-user/<hba>/<dev>/rdp/<cfgstring>" (see tcmu-name.h); minor is
  * N of /dev/uioN; dev_id is the kernel's se_device index (the same as configfs
  * statistics/scsi_dev/indx). */
+/* An op's return value: it called rdp_nl_later() and answers with rdp_nl_answer(). The kernel
+ * waits meanwhile (configfs enable blocks); the rest of the loop does not. */
+#define RDP_NL_LATER 1
+struct rdp_nl_later;
+/* Only from inside an op: a handle for answering this event later. */
+struct rdp_nl_later *rdp_nl_later(struct rdp_nl *nl);
+/* Answer (0 or -errno) an event taken with rdp_nl_later(); frees l. */
+void rdp_nl_answer(struct rdp_nl *nl, struct rdp_nl_later *l, int status);
+
 struct rdp_nl_ops {
 	int (*added)(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id);
 	int (*removed)(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id);

@@ -66,7 +66,10 @@ void rdp_loop_clock_detach(void)
 
 void rdp_loop_clock_invalidate(void)
 {
-	fresh = false;
+	/* from the loop's own dispatches only: an attach probes from a worker thread, whose
+	 * readings never use the cache (rdp_loop_clock_ns() outside a dispatch) */
+	if (g_main_current_source())
+		fresh = false;
 }
 
 uint64_t rdp_loop_clock_ns(void)

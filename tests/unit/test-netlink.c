@@ -261,6 +261,8 @@ struct fixture {
 	uint32_t last_minor, last_dev_id;
 	struct rdp_nl_reconfig last_rc;
 	char *last_dev_cfg;
+	bool defer; /* op_added answers later */
+	struct rdp_nl_later *later;
 };
 
 static int fake_send(void *ctx, struct nl_msg *msg)
@@ -290,6 +292,10 @@ static int op_added(void *ud, const char *name, uint32_t minor, uint32_t dev_id)
 	struct fixture *f = ud;
 
 	record(f, TCMU_CMD_ADDED_DEVICE, name, minor, dev_id);
+	if (f->defer) {
+		f->later = rdp_nl_later(f->nl);
+		return RDP_NL_LATER;
+	}
 	return f->op_ret;
 }
 
@@ -465,6 +471,28 @@ static void test_dispatch_positive_status(struct fixture *f, gconstpointer data)
 	g_assert_cmpint(sent_at(f, 0)->status, ==, -EIO);
 }
 
+/* An add answered later (attach probes run off the loop): nothing is sent when the op returns,
+ * the answer goes out with the event's own device id and command when it is given. */
+static void test_dispatch_later(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	f->defer = true;
+	g_assert_cmpint(handle(f, full_event(TCMU_CMD_ADDED_DEVICE, OURS, 5, 77)), ==, 0);
+	g_assert_nonnull(f->later);
+	g_assert_cmpuint(f->sent->len, ==, 0);
+	/* another event meanwhile is answered at once */
+	f->defer = false;
+	f->op_ret = 0;
+	g_assert_cmpint(handle(f, full_event(TCMU_CMD_ADDED_DEVICE, OURS, 6, 78)), ==, 0);
+	g_assert_cmpuint(f->sent->len, ==, 1);
+	g_assert_cmpuint(sent_at(f, 0)->dev_id, ==, 78);
+	rdp_nl_answer(f->nl, f->later, -ENXIO);
+	g_assert_cmpuint(f->sent->len, ==, 2);
+	g_assert_cmpuint(sent_at(f, 1)->cmd, ==, TCMU_CMD_ADDED_DEVICE_DONE);
+	g_assert_cmpuint(sent_at(f, 1)->dev_id, ==, 77);
+	g_assert_cmpint(sent_at(f, 1)->status, ==, -ENXIO);
+}
+
 #define ADD_DISPATCH(path, fn, replies)                                                            \
 	g_test_add("/netlink/dispatch/" path, struct fixture, GINT_TO_POINTER(replies),            \
 		   fixture_set_up, fn, fixture_tear_down)
@@ -486,6 +514,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/netlink/build/done", test_build_done);
 	g_test_add_func("/netlink/build/set-features", test_build_set_features);
 	ADD_DISPATCH("added", test_dispatch_added, RDP_NL_REPLIES_ON);
+	ADD_DISPATCH("later", test_dispatch_later, RDP_NL_REPLIES_ON);
 	ADD_DISPATCH("added-replies-unknown", test_dispatch_added, RDP_NL_REPLIES_UNKNOWN);
 	ADD_DISPATCH("not-ours", test_dispatch_not_ours, RDP_NL_REPLIES_ON);
 	ADD_DISPATCH("missing-op", test_dispatch_missing_op, RDP_NL_REPLIES_ON);
