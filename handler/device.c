@@ -51,7 +51,10 @@ struct rdp_dev {
 	guint kick_source;
 	bool removed;
 	bool stopping;		  /* the daemon stops: the ring is no longer read */
-	uint64_t stopped_ns;	  /* when it stopped reading (engine clock) */
+	bool timeout_known;	  /* cmd_time_out was read from configfs */
+	/* the last ring walk that found the ring empty began at or after this (engine clock): a
+	 * command still unread when the daemon stops was queued after it */
+	uint64_t empty_seen_ns;
 	uint64_t arrival_floor_ns; /* resumed ring: the earliest its unread commands can date from */
 	unsigned int inflight;
 	/* the watchdog: the ring has work but nothing completes */
@@ -170,11 +173,15 @@ static struct dev_cmd *dev_cmd_get(struct rdp_dev *dev)
 static void dev_run_ring(struct rdp_dev *dev)
 {
 	struct rdp_ring_cmd *rc = &dev->scratch;
+	/* read before the ring's head is: never later than the moment it was seen empty */
+	uint64_t walk_ns = rdp_loop_clock_ns();
 
 	for (;;) {
 		int r = rdp_ring_next(&dev->ring, rc);
-		if (r == RDP_RING_EMPTY)
+		if (r == RDP_RING_EMPTY) {
+			dev->empty_seen_ns = walk_ns;
 			break;
+		}
 		if (r < 0) {
 			g_critical("%s: command ring broken (%s); no longer serving it", dev->name,
 				   dev->ring.broken ? dev->ring.broken : g_strerror(-r));
@@ -239,8 +246,10 @@ static void dev_read_kernel_timeout(struct rdp_dev *dev)
 {
 	g_autofree char *path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
 	uint64_t s;
-	if (read_sysfs_u64(path, &s, NULL) && s <= UINT32_MAX / 1000)
+	if (read_sysfs_u64(path, &s, NULL) && s <= UINT32_MAX / 1000) {
 		rdp_lun_set_kernel_timeout(dev->lun, (unsigned int)s * 1000);
+		dev->timeout_known = true;
+	}
 }
 
 /* How long the ring may have work and no completion before the watchdog says so: well under
@@ -336,8 +345,12 @@ static bool resume_take(struct rdp_dev *dev, uint32_t *tail, uint64_t *stopped_n
 
 	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err))
 		return false;
-	if (unlink(path) < 0)
-		g_warning("%s: %s: %s", dev->name, path, g_strerror(errno));
+	if (unlink(path) < 0 && errno != ENOENT) {
+		/* a marker that stays could be taken again after a crash, over answered entries */
+		g_warning("%s: cannot remove %s (%s): not resuming from it", dev->name, path,
+			  g_strerror(errno));
+		return false;
+	}
 	g_autofree char *cfg = g_key_file_get_string(kf, RESUME_GROUP, "uio_name", NULL);
 	guint64 t = g_key_file_get_uint64(kf, RESUME_GROUP, "tail", &err);
 	guint64 at = err ? 0 : g_key_file_get_uint64(kf, RESUME_GROUP, "stopped_ns", &err);
@@ -356,7 +369,6 @@ void rdp_dev_stop_intake(struct rdp_dev *dev)
 	if (dev->stopping)
 		return;
 	dev->stopping = true;
-	dev->stopped_ns = rdp_loop_clock_ns();
 	if (dev->uio_source) {
 		g_source_remove(dev->uio_source);
 		dev->uio_source = 0;
@@ -370,7 +382,8 @@ unsigned int rdp_dev_inflight(const struct rdp_dev *dev)
 
 bool rdp_dev_save_resume(struct rdp_dev *dev)
 {
-	if (!dev->stopping || dev->inflight || !dev->map || dev->ring.broken)
+	if (!dev->stopping || dev->inflight || !dev->map || dev->ring.broken ||
+	    !dev->empty_seen_ns)
 		return false;
 	/* the completions written since the last kick must reach the kernel now */
 	if (rdp_ring_needs_kick(&dev->ring)) {
@@ -385,7 +398,9 @@ bool rdp_dev_save_resume(struct rdp_dev *dev)
 	g_autoptr(GError) err = NULL;
 	g_key_file_set_string(kf, RESUME_GROUP, "uio_name", dev->uio_name);
 	g_key_file_set_uint64(kf, RESUME_GROUP, "tail", rdp_ring_tail(&dev->ring));
-	g_key_file_set_uint64(kf, RESUME_GROUP, "stopped_ns", dev->stopped_ns);
+	/* not the time of the stop: a command may have waited unread in the ring since the last
+	 * walk that found it empty (a loop busy elsewhere), and its cmd_time_out runs from then */
+	g_key_file_set_uint64(kf, RESUME_GROUP, "stopped_ns", dev->empty_seen_ns);
 	if (g_mkdir_with_parents(dir, 0700) < 0 || !g_key_file_save_to_file(kf, path, &err)) {
 		g_warning("%s: cannot leave the clean-stop marker %s (%s): the next start resets "
 			  "the ring",
@@ -423,7 +438,8 @@ static bool dev_map(struct rdp_dev *dev, GError **err)
 	uint64_t stopped_ns = 0;
 	bool resume = resume_take(dev, &tail, &stopped_ns);
 	int rc = rdp_ring_init(&dev->ring, dev->map, dev->map_size);
-	if (rc == -EBUSY && resume &&
+	/* resumed commands need their deadlines: only when the kernel's bound is known */
+	if (rc == -EBUSY && resume && dev->timeout_known &&
 	    rdp_ring_resume(&dev->ring, dev->map, dev->map_size, tail) == 0) {
 		rc = 0;
 		dev->arrival_floor_ns = stopped_ns;
@@ -567,6 +583,7 @@ struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
 	a->luns = luns;
 	a->ready = ready;
 	a->ud = ud;
+	g_message("lun %s: probing its paths (off the event loop)", dev->name);
 	g_autoptr(GTask) task = g_task_new(NULL, NULL, attach_done, a);
 	g_task_set_task_data(task, a, NULL);
 	g_task_run_in_thread(task, attach_thread);

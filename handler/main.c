@@ -125,6 +125,11 @@ static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, 
 {
 	g_autoptr(GError) err = NULL;
 
+	if (d->stopping) {
+		/* it would hold the drain up; the next daemon adopts it */
+		g_message("stopping: %s (uio%u) left to the next start", uio_name, minor);
+		return 0;
+	}
 	if (g_hash_table_contains(d->devs, GUINT_TO_POINTER(minor)) ||
 	    g_hash_table_contains(d->attaching, GUINT_TO_POINTER(minor))) {
 		g_message("uio%u (%s) is already served", minor, uio_name);
@@ -359,6 +364,7 @@ static const struct rdp_manager_ops manager_ops = {
 #define DRAIN_POLL_MS 100
 #define DRAIN_SLACK_S 5	   /* beyond the longest cmd_time_out: sg's error handling */
 #define DRAIN_NO_DEADLINE_S 30 /* with cmd_time_out 0 nothing bounds a command */
+#define DRAIN_MAX_S 55	       /* under the unit's TimeoutStopSec (60 s), which kills */
 
 static unsigned int inflight_total(struct daemon *d)
 {
@@ -408,6 +414,7 @@ static gboolean on_signal(gpointer data)
 		rdp_dev_stop_intake(v);
 		bound_s = MAX(bound_s, kt ? kt / 1000 + DRAIN_SLACK_S : DRAIN_NO_DEADLINE_S);
 	}
+	bound_s = MIN(bound_s, DRAIN_MAX_S);
 	d->stop_by_us = g_get_monotonic_time() + (gint64)bound_s * G_USEC_PER_SEC;
 	g_message("signal received, stopping: no new commands; waiting up to %u s for %u in flight",
 		  bound_s, inflight_total(d));

@@ -20,6 +20,7 @@
 
 #define SG_FDS_PER_PATH 8 /* x 16 per fd = queue depth 128 per path */
 #define SG_QUEUE_PER_FD 16
+#define SG_REAP_MS 20
 
 struct sg_path;
 
@@ -28,6 +29,7 @@ struct sg_fd {
 	int fd;
 	unsigned int inflight;
 	guint source;
+	guint timer; /* reaping by timer once poll() said the device is going away */
 };
 
 /* Its lifetime: the owner closes it (sg_close) when it has nothing in flight, possibly from a
@@ -115,6 +117,8 @@ static void sg_free(struct sg_path *p)
 	for (int i = 0; i < SG_FDS_PER_PATH; i++) {
 		if (p->f[i].source)
 			g_source_remove(p->f[i].source);
+		if (p->f[i].timer)
+			g_source_remove(p->f[i].timer);
 		if (p->f[i].fd >= 0)
 			close(p->f[i].fd);
 	}
@@ -122,24 +126,24 @@ static void sg_free(struct sg_path *p)
 	g_free(p);
 }
 
-static gboolean sg_readable(gint fd, GIOCondition cond, gpointer data)
+/* Reads everything that has finished on f: one wake-up, many completions. A completion may
+ * close this path (sg_close), which then only marks it: it is freed here, after the walk.
+ * Returns true when the path was freed. */
+static bool sg_drain(struct sg_fd *f)
 {
-	struct sg_fd *f = data;
 	struct sg_path *p = f->path;
 	sg_io_hdr_t h;
 
-	/* Drain everything that has finished: one wake-up, many completions. A completion may
-	 * close this path (sg_close), which then only marks it: it is freed below. */
 	p->walking++;
 	while (f->inflight) {
 		memset(&h, 0, sizeof(h));
 		h.interface_id = 'S';
-		ssize_t n = read(fd, &h, sizeof(h));
+		ssize_t n = read(f->fd, &h, sizeof(h));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno != EAGAIN)
-				g_warning("read on sg fd %d: %s", fd, g_strerror(errno));
+				g_warning("read on sg fd %d: %s", f->fd, g_strerror(errno));
 			break;
 		}
 		struct rdp_req *req = h.usr_ptr;
@@ -151,7 +155,40 @@ static gboolean sg_readable(gint fd, GIOCondition cond, gpointer data)
 	}
 	p->walking--;
 	if (p->closing && !p->walking && !sg_inflight(p)) {
-		sg_free(p); /* removes this source too */
+		sg_free(p); /* removes f's source and timer too */
+		return true;
+	}
+	return false;
+}
+
+static gboolean sg_reap_timer(gpointer data)
+{
+	struct sg_fd *f = data;
+	if (sg_drain(f))
+		return G_SOURCE_REMOVE;
+	if (f->inflight)
+		return G_SOURCE_CONTINUE;
+	f->timer = 0;
+	return G_SOURCE_REMOVE;
+}
+
+/* A device being removed: poll() reports POLLHUP on its files at once, forever, which would
+ * spin the loop. The file is watched no more; what is still out on it is read on a timer. */
+static void sg_watch_by_timer(struct sg_fd *f)
+{
+	if (f->inflight && !f->timer)
+		f->timer = g_timeout_add(SG_REAP_MS, sg_reap_timer, f);
+}
+
+static gboolean sg_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct sg_fd *f = data;
+
+	if (sg_drain(f))
+		return G_SOURCE_REMOVE;
+	if (cond & (G_IO_HUP | G_IO_ERR | G_IO_NVAL)) {
+		f->source = 0;
+		sg_watch_by_timer(f);
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
@@ -245,6 +282,8 @@ static int sg_submit(void *ctx, struct rdp_req *req)
 		return errno == EDOM || errno == EAGAIN ? -EBUSY : -errno;
 	}
 	best->inflight++;
+	if (!best->source)
+		sg_watch_by_timer(best);
 	return 0;
 }
 

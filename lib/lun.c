@@ -663,7 +663,10 @@ void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 		p->prio = spec && spec->priorities && spec_idx >= 0 ? spec->priorities[spec_idx] : 1;
 		break;
 	case RDP_GROUP_FAILOVER:
-		p->prio = RDP_MAX_PATHS - p->id;
+		/* configuration order first (a wwid LUN: the order found); a path the
+		 * configuration does not name ranks after those, by its stable id */
+		p->prio = spec_idx >= 0 ? 2 * RDP_MAX_PATHS - (unsigned int)MIN(spec_idx, RDP_MAX_PATHS - 1)
+					: RDP_MAX_PATHS - p->id;
 		break;
 	case RDP_GROUP_ALUA:
 		p->prio = p->alua_state >= 0

@@ -620,8 +620,8 @@ static void test_failover_ids_stable(void)
 	g_assert_cmpint(rdp_path_state(path_of(lun, "sg3")), ==, RDP_PATH_ACTIVE);
 	g_assert_cmpuint(rdp_lun_group_count(lun), ==, 3);
 	g_assert_cmpuint(rdp_path_group(path_of(lun, "sg2")), !=, rdp_path_group(path_of(lun, "sg3")));
-	/* the first path keeps the LUN's I/O; then sg3, which took the removed sg1's place in the
-	 * order (its id): a path deleted and found again under a new name comes back where it was */
+	/* the first path keeps the LUN's I/O; then sg2, which the configuration names, before
+	 * sg3, which it does not */
 	for (int i = 0; i < 4; i++)
 		g_assert_true(one_read(lun) == A);
 	A->mode = FAKE_NO_CONNECT;
@@ -633,8 +633,8 @@ static void test_failover_ids_stable(void)
 			;
 		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
 	}
-	g_assert_cmpuint(d->by_opcode[0x28], ==, 4);
-	g_assert_cmpuint(c->by_opcode[0x28], ==, 0);
+	g_assert_cmpuint(c->by_opcode[0x28], ==, 4);
+	g_assert_cmpuint(d->by_opcode[0x28], ==, 0);
 	fake_lun_close(lun);
 }
 

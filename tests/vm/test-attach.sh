@@ -71,7 +71,9 @@ strand_on
 t0=$(date +%s.%N)
 targetcli /backstores/user:rdp create name=luna size=128M cfgstring=wwid=$WWID >/tmp/create.log 2>&1 &
 creator=$!
-sleep 8 # A's first probe is out (it ends at its 10 s timeout); B must keep going meanwhile
+vm_wait 30 grep -q "lun luna: probing its paths" "$RDP_LOG" || vm_fail "LUN A's attach never started"
+tp=$(date +%s.%N)
+sleep 6 # A's first probe is out (it ends at its 10 s timeout); B must keep going meanwhile
 t1=$(date +%s.%N)
 strand_off
 rc=0
@@ -81,8 +83,8 @@ touch /tmp/stop-writer
 wait "$writer" || vm_fail "LUN B's writer failed: $(grep MISMATCH "$stamps" || tail -2 "$stamps")"
 ((rc == 0)) || vm_fail "LUN A's backstore was not created once its paths answered: $(cat /tmp/create.log)"
 grep -q "lun luna: serving" "$RDP_LOG" || vm_fail "LUN A not served"
-during=$(awk -v a="$t0" -v b="$t1" '$1 > a + 1 && $1 < b' "$stamps" | wc -l)
-vm_log "while A's probe hung ($(echo "$t1 - $t0 - 1" | bc) s): LUN B verified $during rounds; A attached after $(echo "$t2 - $t0" | bc) s"
+during=$(awk -v a="$tp" -v b="$t1" '$1 > a + 0.5 && $1 < b' "$stamps" | wc -l)
+vm_log "while A's probe hung ($(echo "$t1 - $tp - 0.5" | bc) s): LUN B verified $during rounds; A attached after $(echo "$t2 - $t0" | bc) s"
 ((during > 0)) || vm_fail "LUN B completed no I/O while LUN A's attach probe hung: the loop waited for it"
 if grep -E "event loop has not turned|event loop blocked" "$RDP_LOG"; then
 	vm_fail "the event loop was blocked during the attach"
