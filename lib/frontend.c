@@ -39,15 +39,27 @@ size_t rdp_iov_copy_to(const struct iovec *iov, unsigned int cnt, const void *sr
 	return done;
 }
 
-static size_t iov_copy_from(void *dst, size_t len, const struct iovec *iov, unsigned int cnt)
+/* Copies len bytes from offset off of the iovec list into dst; returns how many there were. */
+static size_t iov_copy_at(void *dst, size_t off, size_t len, const struct iovec *iov,
+			  unsigned int cnt)
 {
 	size_t done = 0;
 	for (unsigned int i = 0; i < cnt && done < len; i++) {
-		size_t n = MIN(iov[i].iov_len, len - done);
-		memcpy((uint8_t *)dst + done, iov[i].iov_base, n);
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		size_t n = MIN(iov[i].iov_len - off, len - done);
+		memcpy((uint8_t *)dst + done, (const uint8_t *)iov[i].iov_base + off, n);
 		done += n;
+		off = 0;
 	}
 	return done;
+}
+
+static size_t iov_copy_from(void *dst, size_t len, const struct iovec *iov, unsigned int cnt)
+{
+	return iov_copy_at(dst, 0, len, iov, cnt);
 }
 
 /* Data direction by opcode (SPC-4/SBC-3). Commands not listed may still pass when they carry no
@@ -278,19 +290,25 @@ static bool range_ok(const struct rdp_lun *lun, uint64_t lba, uint64_t n)
 	return lba <= lun->fe_blocks && n <= lun->fe_blocks - lba;
 }
 
-/* UNMAP names its ranges in the data-out buffer; each must lie inside the backstore. */
+/* UNMAP names its ranges in the data-out buffer; each must lie inside the backstore. Every
+ * descriptor the list holds is checked, however many (the parameter list length is 16 bits:
+ * at most 4095); how many the LUN accepts is the backing LUN's to say (VPD B0). A list that
+ * says it holds more than it does is refused: the backing LUN might read past it. */
 static bool unmap_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd)
 {
-	uint8_t buf[8 + 16 * 64];
-	size_t n = iov_copy_from(buf, MIN(sizeof(buf), cmd->xfer_len), cmd->iov, cmd->iov_cnt);
+	uint8_t hdr[8], d[16];
+	size_t n = iov_copy_from(hdr, MIN(sizeof(hdr), cmd->xfer_len), cmd->iov, cmd->iov_cnt);
 	if (n < 8)
 		return n == 0;
-	size_t dlen = rdp_get_be16(buf + 2);
-	if (dlen > n - 8 || cmd->xfer_len > sizeof(buf))
-		return false; /* more descriptors than we check: refuse rather than guess */
-	for (size_t off = 8; off + 16 <= 8 + dlen; off += 16)
-		if (!range_ok(lun, rdp_get_be64(buf + off), rdp_get_be32(buf + off + 8)))
+	size_t dlen = rdp_get_be16(hdr + 2);
+	if (dlen > cmd->xfer_len - 8)
+		return false;
+	for (size_t off = 8; off + 16 <= 8 + dlen; off += 16) {
+		if (iov_copy_at(d, off, sizeof(d), cmd->iov, cmd->iov_cnt) < sizeof(d))
 			return false;
+		if (!range_ok(lun, rdp_get_be64(d), rdp_get_be32(d + 8)))
+			return false;
+	}
 	return true;
 }
 

@@ -730,6 +730,50 @@ static void test_device_gone_inside_completion(void)
 	g_assert_cmpuint(fake_open_count(), ==, 0);
 }
 
+/* UNMAP with one descriptor per block, 256 of them (libiscsi's Unmap.Simple; scsi_debug takes
+ * 256): every descriptor is range-checked, across the iovecs of the data area, and the command
+ * goes to the path; one descriptor past the end, anywhere in the list, refuses it. */
+static void test_unmap_many_descriptors(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	static uint8_t list[8 + 16 * 256];
+	struct tcmd t;
+
+	for (int bad = -1; bad < 256; bad += 200) {
+		memset(list, 0, sizeof(list));
+		rdp_put_be16(sizeof(list) - 2, list);
+		rdp_put_be16(16 * 256, list + 2);
+		for (int i = 0; i < 256; i++) {
+			rdp_put_be64(i == bad ? 524288 : (uint64_t)i, list + 8 + 16 * i);
+			rdp_put_be32(1, list + 8 + 16 * i + 8);
+		}
+		tcmd_init(&t, 0x42, 0, 0);
+		memset(t.c.cdb, 0, sizeof(t.c.cdb));
+		t.c.cdb[0] = 0x42;
+		rdp_put_be16(sizeof(list), t.c.cdb + 7);
+		struct iovec iov[2] = {{list, 1000}, {list + 1000, sizeof(list) - 1000}};
+		t.c.iov = iov;
+		t.c.iov_cnt = 2;
+		t.c.xfer_len = sizeof(list);
+		unsigned int before = a->by_opcode[0x42] + b->by_opcode[0x42];
+		rdp_lun_submit(lun, &t.c);
+		fake_complete_all();
+		g_assert_true(t.done);
+		if (bad < 0) {
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+			g_assert_cmpuint(a->by_opcode[0x42] + b->by_opcode[0x42], ==, before + 1);
+		} else {
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+			g_assert_cmpuint(t.c.sense[12], ==, 0x21);
+			g_assert_cmpuint(a->by_opcode[0x42] + b->by_opcode[0x42], ==, before);
+		}
+	}
+	fake_lun_close(lun);
+}
+
 static void test_frontend_answers(void)
 {
 	struct fake_dev *a, *b;
@@ -1201,6 +1245,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
 	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
+	g_test_add_func("/lun/unmap-many-descriptors", test_unmap_many_descriptors);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
 	g_test_add_func("/lun/transfer-length", test_transfer_length);
 	g_test_add_func("/lun/device-in-use", test_device_in_use);
