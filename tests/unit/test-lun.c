@@ -238,12 +238,9 @@ static void test_last_path_failed_checks_at_once(void)
 	fake_lun_close(lun);
 }
 
-static void test_checker_reinstates(void)
+/* Path 0 (device a) stops answering (DID_NO_CONNECT): a READ fails over, the path is failed. */
+static struct rdp_path *fail_path0(struct rdp_lun *lun, struct fake_dev *a)
 {
-	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
 	struct rdp_path *p0 = rdp_lun_path(lun, 0);
 	struct tcmd t;
 
@@ -254,6 +251,17 @@ static void test_checker_reinstates(void)
 	fake_complete_all();
 	g_assert_true(t.done);
 	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_FAILED);
+	return p0;
+}
+
+static void test_checker_reinstates(void)
+{
+	struct fake_dev *a, *b;
+	setup_two(&a, &b);
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_path *p0 = fail_path0(lun, a);
+	struct tcmd t;
 
 	/* still broken: the TUR fails and it stays failed */
 	fake_now += 6ull * 1000000000;
@@ -698,17 +706,8 @@ static void test_device_gone_inside_completion(void)
 	setup_two(&a, &b);
 	static const char *const paths[] = {"sg0", "sg1", NULL};
 	struct rdp_lun *lun = open_lun(paths);
-	struct rdp_path *p0 = rdp_lun_path(lun, 0);
-	struct tcmd t;
-
 	/* a fails: its checker's next round is TUR, then the identity it must prove again */
-	a->mode = FAKE_NO_CONNECT;
-	tcmd_init(&t, 0x28, 0, 1);
-	rdp_lun_submit(lun, &t.c);
-	fake_complete_all();
-	fake_complete_all();
-	g_assert_true(t.done);
-	g_assert_cmpint(rdp_path_state(p0), ==, RDP_PATH_FAILED);
+	struct rdp_path *p0 = fail_path0(lun, a);
 	a->mode = FAKE_OK;
 	fake_now += 6 * SEC;
 	rdp_lun_tick(lun);
