@@ -69,6 +69,16 @@ static struct rdp_lun *open_lun(const char *const *paths)
 	return open_lun_policy(paths, RDP_NO_PATH_QUEUE);
 }
 
+static void setup_two(struct fake_dev **a, struct fake_dev **b);
+
+/* A LUN over two fresh fake paths sg0 (a) and sg1 (b), queueing when no path is usable. */
+static struct rdp_lun *open_two(struct fake_dev **a, struct fake_dev **b)
+{
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	setup_two(a, b);
+	return open_lun(paths);
+}
+
 static void setup_two(struct fake_dev **a, struct fake_dev **b)
 {
 	fake_reset();
@@ -84,9 +94,7 @@ static void setup_two(struct fake_dev **a, struct fake_dev **b)
 static void test_round_robin(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t[10];
 
 	g_assert_cmpstr(rdp_lun_wwid(lun), ==, WWID);
@@ -133,9 +141,7 @@ static void test_identity_mismatch(void)
 static void test_failover_after_return(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 
 	a->mode = FAKE_NO_CONNECT;
@@ -173,9 +179,7 @@ static void test_failover_after_return(void)
 static void test_target_error_unchanged(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 
 	a->mode = FAKE_MEDIUM_ERROR;
@@ -197,9 +201,7 @@ static void test_target_error_unchanged(void)
 static void test_last_path_failed_checks_at_once(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t0, t1;
 
 	a->mode = FAKE_HANG;
@@ -257,9 +259,7 @@ static struct rdp_path *fail_path0(struct rdp_lun *lun, struct fake_dev *a)
 static void test_checker_reinstates(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct rdp_path *p0 = fail_path0(lun, a);
 	struct tcmd t;
 
@@ -296,9 +296,7 @@ static void test_checker_reinstates(void)
 static void test_checker_identity_changed(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct rdp_path *p0 = rdp_lun_path(lun, 0);
 	struct tcmd t;
 
@@ -321,9 +319,7 @@ static void test_checker_identity_changed(void)
 static void test_all_paths_down(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t[3];
 
 	rdp_lun_set_no_path_timeout(lun, 10000);
@@ -369,9 +365,7 @@ static void test_all_paths_down(void)
 static void test_busy_retry_bounded(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 
 	a->mode = b->mode = FAKE_BUSY;
@@ -397,9 +391,7 @@ static void test_busy_retry_bounded(void)
 static void test_deadline_hung_write_not_reissued(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 
 	rdp_lun_set_kernel_timeout(lun, 30000);
@@ -430,9 +422,7 @@ static void test_deadline_hung_write_not_reissued(void)
 static void test_deadline_hang_completes_on_other_path(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 
 	rdp_lun_set_kernel_timeout(lun, 30000);
@@ -459,9 +449,7 @@ static void test_deadline_hang_completes_on_other_path(void)
 static void test_deadline_from_arrival(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 
 	rdp_lun_set_kernel_timeout(lun, 30000);
@@ -488,9 +476,7 @@ static void test_deadline_from_arrival(void)
 static void test_describe(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t, u;
 
 	rdp_lun_set_kernel_timeout(lun, 30000);
@@ -523,9 +509,7 @@ static void test_describe(void)
 static void test_deadline_queues(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t, w;
 
 	rdp_lun_set_kernel_timeout(lun, 10000); /* deadline 7.5 s */
@@ -661,9 +645,7 @@ static void test_queue_full_is_not_no_path(void)
 static void test_close_while_requests_out(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 
 	g_assert_cmpuint(fake_open_count(), ==, 2);
 	/* a's check says CAPACITY DATA HAS CHANGED: the LUN reads it again at the next tick */
@@ -703,9 +685,7 @@ static void test_close_while_requests_out(void)
 static void test_device_gone_inside_completion(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	/* a fails: its checker's next round is TUR, then the identity it must prove again */
 	struct rdp_path *p0 = fail_path0(lun, a);
 	a->mode = FAKE_OK;
@@ -735,9 +715,7 @@ static void test_device_gone_inside_completion(void)
 static void test_unmap_many_descriptors(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	static uint8_t list[8 + 16 * 256];
 	struct tcmd t;
 
@@ -776,9 +754,7 @@ static void test_unmap_many_descriptors(void)
 static void test_frontend_answers(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 	g_autoptr(GError) err = NULL;
 
@@ -950,9 +926,7 @@ static void test_transfer_length(void)
 	    {"WRITE(16) WRPROTECT 7", {0x8a, 0xe0, [13] = 1}, 16, 512, false, 0x24},
 	};
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	g_autoptr(GError) err = NULL;
 	g_assert_true(rdp_lun_check_frontend(lun, 1000 * 512, 512, &err));
 
@@ -1091,9 +1065,7 @@ static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
 static void test_no_stale_data(void)
 {
 	struct fake_dev *a, *b;
-	setup_two(&a, &b);
-	static const char *const paths[] = {"sg0", "sg1", NULL};
-	struct rdp_lun *lun = open_lun(paths);
+	struct rdp_lun *lun = open_two(&a, &b);
 	struct tcmd t;
 
 	/* READ(10) of 0 blocks with a 512-byte buffer: passed on, nothing read, all cleared */
