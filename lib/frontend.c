@@ -312,6 +312,36 @@ static bool unmap_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd)
 	return true;
 }
 
+/* GET LBA STATUS on a backstore smaller than the backing LUN: the backing LUN describes its own
+ * blocks, maybe past the backstore's end, which the initiator must not learn of. Descriptors
+ * (16 bytes after an 8-byte header: LBA, count, status) that start past the end go, the one
+ * that crosses it is cut to it, and the header's length says what is left. */
+void rdp_frontend_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	if (cdb[0] != 0x9e || (cdb[1] & 0x1f) != 0x12 || lun->fe_blocks == lun->cap.blocks)
+		return;
+	size_t got = cmd->xfer_len - (size_t)CLAMP(cmd->resid, 0, (int32_t)cmd->xfer_len);
+	uint8_t buf[8 + 16 * 256];
+	size_t n = iov_copy_from(buf, MIN(got, sizeof(buf)), cmd->iov, cmd->iov_cnt);
+	if (n < 8)
+		return;
+	size_t keep = 8;
+	for (size_t off = 8; off + 16 <= n; off += 16) {
+		uint64_t lba = rdp_get_be64(buf + off);
+		uint32_t cnt = rdp_get_be32(buf + off + 8);
+		if (lba >= lun->fe_blocks)
+			break; /* descriptors come in LBA order */
+		if (cnt > lun->fe_blocks - lba)
+			rdp_put_be32((uint32_t)(lun->fe_blocks - lba), buf + off + 8);
+		keep = off + 16;
+	}
+	rdp_put_be32((uint32_t)(keep - 4), buf);
+	memset(buf + keep, 0, n - keep);
+	rdp_iov_copy_to(cmd->iov, cmd->iov_cnt, buf, n);
+	cmd->resid = (int32_t)(cmd->xfer_len - keep);
+}
+
 static void reply_data(struct rdp_cmd *cmd, const void *data, size_t len, size_t alloc_len)
 {
 	size_t n = rdp_iov_copy_to(cmd->iov, cmd->iov_cnt, data, MIN(len, alloc_len));

@@ -204,6 +204,9 @@ void rdp_lun_reap_paths(struct rdp_lun *lun);
 /* frontend.c: answer the commands whose reply must not depend on the serving path.
  * Returns true when cmd was completed (status/sense filled; caller finishes it). */
 bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd);
+/* A path's good answer, before the initiator sees it: what it says of blocks past a partial
+ * backstore is cut off (GET LBA STATUS descriptors). */
+void rdp_frontend_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd);
 /* The data direction of a pass-through CDB; -1 for an opcode we do not know to carry data. */
 int rdp_cdb_dir(const uint8_t *cdb);
 void rdp_cmd_set_sense(struct rdp_cmd *cmd, uint8_t key, uint8_t asc, uint8_t ascq);

@@ -344,6 +344,8 @@ static void req_done(struct rdp_req *req)
 	case RDP_V_COMPLETE:
 		p->st.bytes += cmd->xfer_len;
 		take_result(cmd, req);
+		if (cmd->status == RDP_SAM_GOOD)
+			rdp_frontend_answer(lun, cmd);
 		finish_at(lun, cmd, now);
 		break;
 	case RDP_V_PATH_ERROR:

@@ -256,6 +256,22 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 		}
 		break;
 	case 0x9e:
+		if ((req->cdb[1] & 0x1f) == 0x12) {
+			/* GET LBA STATUS: the whole device in three extents, the last two past
+			 * its first half */
+			uint8_t st[8 + 3 * 16] = {0};
+			uint64_t half = d->blocks / 2;
+			rdp_put_be32(sizeof(st) - 4, st);
+			rdp_put_be64(0, st + 8);
+			rdp_put_be32((uint32_t)(half - 10), st + 16);
+			rdp_put_be64(half - 10, st + 24);
+			rdp_put_be32(20, st + 32);
+			st[36] = 1; /* deallocated */
+			rdp_put_be64(half + 10, st + 40);
+			rdp_put_be32((uint32_t)(d->blocks - half - 10), st + 48);
+			copy_out(req, st, sizeof(st));
+			break;
+		}
 		rdp_put_be64(d->blocks - 1, buf);
 		rdp_put_be32(d->block_size, buf + 8);
 		copy_out(req, buf, 32);

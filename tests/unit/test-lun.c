@@ -751,6 +751,42 @@ static void test_unmap_many_descriptors(void)
 	fake_lun_close(lun);
 }
 
+/* GET LBA STATUS on a backstore of half the backing LUN: the backing LUN's answer describes
+ * blocks past the backstore's end; the initiator gets only what lies inside it. */
+static void test_lba_status_cut_to_backstore(void)
+{
+	struct fake_dev *a, *b;
+	struct rdp_lun *lun = open_two(&a, &b);
+	g_autoptr(GError) err = NULL;
+	struct tcmd t;
+	uint64_t half = a->blocks / 2;
+
+	g_assert_true(rdp_lun_check_frontend(lun, half * 512, 512, &err));
+	tcmd_init(&t, 0x9e, 0, 0);
+	memset(t.c.cdb, 0, sizeof(t.c.cdb));
+	t.c.cdb[0] = 0x9e;
+	t.c.cdb[1] = 0x12;
+	t.c.cdb_len = 16;
+	rdp_put_be32(4096, t.c.cdb + 10);
+	t.iov.iov_len = 4096;
+	t.c.iov_cnt = 1;
+	t.c.xfer_len = 4096;
+	memset(t.buf, 0xee, sizeof(t.buf));
+	rdp_lun_submit(lun, &t.c);
+	fake_complete_all();
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	/* two descriptors left, the second cut at the end: [0, half-10) and [half-10, half) */
+	g_assert_cmpuint(rdp_get_be32(t.buf), ==, 4 + 2 * 16);
+	g_assert_cmpuint(rdp_get_be64(t.buf + 8), ==, 0);
+	g_assert_cmpuint(rdp_get_be64(t.buf + 24), ==, half - 10);
+	g_assert_cmpuint(rdp_get_be32(t.buf + 32), ==, 10);
+	g_assert_cmpint(t.c.resid, ==, 4096 - 40);
+	for (size_t i = 40; i < sizeof(t.buf); i++)
+		g_assert_cmpuint(t.buf[i], ==, 0);
+	fake_lun_close(lun);
+}
+
 static void test_frontend_answers(void)
 {
 	struct fake_dev *a, *b;
@@ -1216,6 +1252,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
 	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
+	g_test_add_func("/lun/lba-status-cut-to-backstore", test_lba_status_cut_to_backstore);
 	g_test_add_func("/lun/unmap-many-descriptors", test_unmap_many_descriptors);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
 	g_test_add_func("/lun/transfer-length", test_transfer_length);
