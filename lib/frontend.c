@@ -445,6 +445,15 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 			return true;
 		}
 		break;
+	case 0x83: /* EXTENDED COPY */
+	case 0x84: /* RECEIVE COPY RESULTS */
+		/* Their target and segment descriptors name LUNs by identity and LBA ranges the
+		 * backing array would resolve itself: the backing LUN's own identity (which the
+		 * gateway shows), other LUNs of that array, blocks past a partial backstore. The
+		 * copy would run inside the array, out of the gateway's sight. Refused; the
+		 * standard INQUIRY does not claim 3PC, so initiators copy by READ and WRITE. */
+		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
+		return true;
 	case 0x85: /* ATA PASS-THROUGH(16) */
 	case 0xa1: /* ATA PASS-THROUGH(12) */
 		/* its LBA lies in ATA registers we do not range-check: it could reach any block

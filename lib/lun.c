@@ -578,6 +578,7 @@ int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *
 	}
 	lun->tpgs = (buf[5] & 0x30) != 0;
 	buf[5] &= ~0x30; /* TPGS: the gateway is a single port, ALUA stays behind it */
+	buf[5] &= ~0x08; /* 3PC: EXTENDED COPY is refused (frontend.c), so not claimed */
 	page_set(&lun->inq_std, buf, got);
 
 	/* VPD pages whose content belongs to the LU; 0x00 lists exactly what we serve */

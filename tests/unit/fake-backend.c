@@ -250,7 +250,7 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 			buf[0] = 0x00;
 			buf[2] = 0x06;
 			buf[4] = 31;
-			buf[5] = 0x10; /* TPGS implicit */
+			buf[5] = 0x18; /* TPGS implicit, 3PC */
 			memcpy(buf + 8, "FAKE    fake-lun        0001", 28);
 			copy_out(req, buf, 36);
 		}

@@ -787,6 +787,42 @@ static void test_lba_status_cut_to_backstore(void)
 	fake_lun_close(lun);
 }
 
+/* EXTENDED COPY and RECEIVE COPY RESULTS are never forwarded: their descriptors name LUNs and
+ * ranges the backing array would resolve itself. The standard INQUIRY does not claim 3PC. */
+static void test_xcopy_refused(void)
+{
+	struct fake_dev *a, *b;
+	struct rdp_lun *lun = open_two(&a, &b);
+	struct tcmd t;
+
+	for (uint8_t op = 0x83; op <= 0x84; op++) {
+		tcmd_init(&t, op, 0, 1);
+		memset(t.c.cdb, 0, sizeof(t.c.cdb));
+		t.c.cdb[0] = op;
+		t.c.cdb_len = 16;
+		rdp_put_be32(512, t.c.cdb + 10);
+		rdp_lun_submit(lun, &t.c);
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+		g_assert_cmpuint(t.c.sense[2] & 0x0f, ==, 0x05);
+		g_assert_cmpuint(t.c.sense[12], ==, 0x20);
+		g_assert_cmpuint(a->by_opcode[op] + b->by_opcode[op], ==, 0);
+	}
+	tcmd_init(&t, 0x12, 0, 0);
+	memset(t.c.cdb, 0, sizeof(t.c.cdb));
+	t.c.cdb[0] = 0x12;
+	t.c.cdb[4] = 36;
+	t.c.cdb_len = 6;
+	t.iov.iov_len = 36;
+	t.c.iov_cnt = 1;
+	t.c.xfer_len = 36;
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	g_assert_cmpuint(t.buf[5] & 0x08, ==, 0);
+	fake_lun_close(lun);
+}
+
 static void test_frontend_answers(void)
 {
 	struct fake_dev *a, *b;
@@ -1252,6 +1288,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
 	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
+	g_test_add_func("/lun/xcopy-refused", test_xcopy_refused);
 	g_test_add_func("/lun/lba-status-cut-to-backstore", test_lba_status_cut_to_backstore);
 	g_test_add_func("/lun/unmap-many-descriptors", test_unmap_many_descriptors);
 	g_test_add_func("/lun/open-with-dead-path", test_open_with_dead_path);
