@@ -312,36 +312,6 @@ static bool unmap_ok(const struct rdp_lun *lun, const struct rdp_cmd *cmd)
 	return true;
 }
 
-/* GET LBA STATUS on a backstore smaller than the backing LUN: the backing LUN describes its own
- * blocks, maybe past the backstore's end, which the initiator must not learn of. Descriptors
- * (16 bytes after an 8-byte header: LBA, count, status) that start past the end go, the one
- * that crosses it is cut to it, and the header's length says what is left. */
-void rdp_frontend_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
-{
-	const uint8_t *cdb = cmd->cdb;
-	if (cdb[0] != 0x9e || (cdb[1] & 0x1f) != 0x12 || lun->fe_blocks == lun->cap.blocks)
-		return;
-	size_t got = cmd->xfer_len - (size_t)CLAMP(cmd->resid, 0, (int32_t)cmd->xfer_len);
-	uint8_t buf[8 + 16 * 256];
-	size_t n = iov_copy_from(buf, MIN(got, sizeof(buf)), cmd->iov, cmd->iov_cnt);
-	if (n < 8)
-		return;
-	size_t keep = 8;
-	for (size_t off = 8; off + 16 <= n; off += 16) {
-		uint64_t lba = rdp_get_be64(buf + off);
-		uint32_t cnt = rdp_get_be32(buf + off + 8);
-		if (lba >= lun->fe_blocks)
-			break; /* descriptors come in LBA order */
-		if (cnt > lun->fe_blocks - lba)
-			rdp_put_be32((uint32_t)(lun->fe_blocks - lba), buf + off + 8);
-		keep = off + 16;
-	}
-	rdp_put_be32((uint32_t)(keep - 4), buf);
-	memset(buf + keep, 0, n - keep);
-	rdp_iov_copy_to(cmd->iov, cmd->iov_cnt, buf, n);
-	cmd->resid = (int32_t)(cmd->xfer_len - keep);
-}
-
 static void reply_data(struct rdp_cmd *cmd, const void *data, size_t len, size_t alloc_len)
 {
 	size_t n = rdp_iov_copy_to(cmd->iov, cmd->iov_cnt, data, MIN(len, alloc_len));
@@ -390,6 +360,143 @@ static void emulate_read_capacity16(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	reply_data(cmd, d, sizeof(d), rdp_get_be32(cmd->cdb + 10));
 }
 
+/* The commands the gateway refuses whatever their fields and data, by operation code and
+ * service action (sa: 0 for opcodes without one): the additional sense code of the refusal
+ * (05/asc/00), 0 when the command may go on. The one list for refusing (rdp_frontend_emulate)
+ * and for not offering (REPORT SUPPORTED OPERATION CODES, rdp_frontend_answer). */
+static uint8_t refusal(const struct rdp_lun *lun, uint8_t op, uint16_t sa)
+{
+	bool partial = lun->fe_blocks != lun->cap.blocks;
+
+	switch (op) {
+	case 0x83: /* EXTENDED COPY */
+	case 0x84: /* RECEIVE COPY RESULTS */
+		/* Their target and segment descriptors name LUNs by identity and LBA ranges the
+		 * backing array would resolve itself: the backing LUN's own identity (which the
+		 * gateway shows), other LUNs of that array, blocks past a partial backstore. The
+		 * copy would run inside the array, out of the gateway's sight. Refused; the
+		 * standard INQUIRY does not claim 3PC, so initiators copy by READ and WRITE. */
+		return 0x20;
+	case 0x85: /* ATA PASS-THROUGH(16) */
+	case 0xa1: /* ATA PASS-THROUGH(12) */
+		/* its LBA lies in ATA registers we do not range-check: it could reach any block
+		 * of the backing LUN. Refused, data or none. */
+		return 0x20;
+	case 0x9e:
+		/* REPORT REFERRALS names an LBA, REMOVE ELEMENT AND TRUNCATE and RESTORE ELEMENTS
+		 * AND REBUILD change the backing LUN's capacity: none is for a pass-through */
+		return sa >= 0x10 && sa <= 0x12 ? 0 : 0x24;
+	case 0x9f: /* WRITE SCATTERED: its LBA ranges lie in the data-out buffer */
+		return sa == 0x12 ? 0x20 : 0;
+	case 0xa3: /* REPORT TARGET PORT GROUPS: the gateway is one port, it does not claim TPGS */
+	case 0xa4: /* SET TARGET PORT GROUPS */
+		return sa == 0x0a ? 0x24 : 0;
+	case 0x94: /* ZBC OUT: ALL, a zone count, a zone straddling the end, or service actions
+		    * on the whole device reach past a partial backstore */
+		return partial ? 0x24 : 0;
+	case 0x04: /* FORMAT UNIT */
+	case 0x48: /* SANITIZE */
+		/* they act on the whole backing LUN: only when the backstore is all of it */
+		return partial ? 0x20 : 0;
+	}
+	return 0;
+}
+
+/* GET LBA STATUS on a backstore smaller than the backing LUN: the backing LUN describes its own
+ * blocks, maybe past the backstore's end, which the initiator must not learn of. Descriptors
+ * (16 bytes after an 8-byte header: LBA, count, status) that start past the end go, the one
+ * that crosses it is cut to it, and the header's length says what is left. */
+static void lba_status_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	if (lun->fe_blocks == lun->cap.blocks)
+		return;
+	size_t got = cmd->xfer_len - (size_t)CLAMP(cmd->resid, 0, (int32_t)cmd->xfer_len);
+	uint8_t buf[8 + 16 * 256];
+	size_t n = iov_copy_from(buf, MIN(got, sizeof(buf)), cmd->iov, cmd->iov_cnt);
+	if (n < 8)
+		return;
+	size_t keep = 8;
+	for (size_t off = 8; off + 16 <= n; off += 16) {
+		uint64_t lba = rdp_get_be64(buf + off);
+		uint32_t cnt = rdp_get_be32(buf + off + 8);
+		if (lba >= lun->fe_blocks)
+			break; /* descriptors come in LBA order */
+		if (cnt > lun->fe_blocks - lba)
+			rdp_put_be32((uint32_t)(lun->fe_blocks - lba), buf + off + 8);
+		keep = off + 16;
+	}
+	rdp_put_be32((uint32_t)(keep - 4), buf);
+	memset(buf + keep, 0, n - keep);
+	rdp_iov_copy_to(cmd->iov, cmd->iov_cnt, buf, n);
+	cmd->resid = (int32_t)(cmd->xfer_len - keep);
+}
+
+/* REPORT SUPPORTED OPERATION CODES is the backing LUN's list; the gateway refuses some of what
+ * it names (refusal()). All commands (reporting options 0): their descriptors (8 bytes, 20 with
+ * a timeouts descriptor) go. One command (1-3): it is reported as not supported. */
+static void rsoc_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	size_t got = cmd->xfer_len - (size_t)CLAMP(cmd->resid, 0, (int32_t)cmd->xfer_len);
+	g_autofree uint8_t *buf = g_malloc(MAX(got, 4));
+	size_t n = iov_copy_from(buf, got, cmd->iov, cmd->iov_cnt);
+	size_t keep;
+	unsigned int options = cdb[2] & 0x07;
+
+	if (n < 4)
+		return;
+	if (options == 0) {
+		uint32_t total = rdp_get_be32(buf);
+		size_t end = MIN(n, 4 + (size_t)total), dropped = 0;
+		keep = 4;
+		for (size_t off = 4; off + 8 <= end;) {
+			size_t len = 8 + (buf[off + 5] & 0x02 ? 12 : 0);
+			if (off + len > end)
+				break;
+			uint16_t sa = buf[off + 5] & 0x01 ? rdp_get_be16(buf + off + 2) : 0;
+			if (!refusal(lun, buf[off], sa)) {
+				memmove(buf + keep, buf + off, len);
+				keep += len;
+			} else {
+				dropped += len;
+			}
+			off += len;
+		}
+		/* the whole list's length, less what went: a list cut by the allocation length
+		 * still says how long it is */
+		rdp_put_be32((uint32_t)(total - MIN(dropped, total)), buf);
+		keep = MIN(keep, n);
+	} else {
+		uint16_t sa = options >= 2 ? rdp_get_be16(cdb + 4) : 0;
+		if (!refusal(lun, cdb[3], sa))
+			return;
+		buf[1] = (uint8_t)((buf[1] & ~0x07) | 0x01); /* SUPPORT 001b: not supported */
+		rdp_put_be16(0, buf + 2);
+		keep = 4;
+	}
+	memset(buf + keep, 0, n - keep);
+	rdp_iov_copy_to(cmd->iov, cmd->iov_cnt, buf, n);
+	cmd->resid = (int32_t)(cmd->xfer_len - keep);
+}
+
+void rdp_frontend_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	const uint8_t *cdb = cmd->cdb;
+	if (cdb[0] == 0x9e && (cdb[1] & 0x1f) == 0x12)
+		lba_status_answer(lun, cmd);
+	else if (cdb[0] == 0xa3 && (cdb[1] & 0x1f) == 0x0c)
+		rsoc_answer(lun, cmd);
+}
+
+static uint16_t cdb_service_action(const uint8_t *cdb)
+{
+	switch (cdb[0]) {
+	case 0x9e: case 0x9f: case 0xa3: case 0xa4: case 0x94: case 0x48:
+		return cdb[1] & 0x1f;
+	}
+	return 0;
+}
+
 bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	const uint8_t *cdb = cmd->cdb;
@@ -399,6 +506,11 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 
 	cmd->dir = dir < 0 ? RDP_DIR_NONE : (enum rdp_dir)dir;
 
+	uint8_t asc = refusal(lun, cdb[0], cdb_service_action(cdb));
+	if (asc) {
+		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, asc, 0x00);
+		return true;
+	}
 	switch (cdb[0]) {
 	case 0x12:
 		emulate_inquiry(lun, cmd);
@@ -420,18 +532,9 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 		default:
 			break;
 		}
-		/* REPORT REFERRALS names an LBA, REMOVE ELEMENT AND TRUNCATE and RESTORE ELEMENTS
-		 * AND REBUILD change the backing LUN's capacity: none is for a pass-through */
-		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
-		return true;
-	sa_ok:
+		/* the other service actions: refusal() */
 		break;
-	case 0xa3: /* REPORT TARGET PORT GROUPS: the gateway is one port, it does not claim TPGS */
-	case 0xa4: /* SET TARGET PORT GROUPS */
-		if ((cdb[1] & 0x1f) == 0x0a) {
-			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
-			return true;
-		}
+	sa_ok:
 		break;
 	case 0x42:
 		if (!unmap_ok(lun, cmd)) {
@@ -445,51 +548,16 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 			return true;
 		}
 		break;
-	case 0x83: /* EXTENDED COPY */
-	case 0x84: /* RECEIVE COPY RESULTS */
-		/* Their target and segment descriptors name LUNs by identity and LBA ranges the
-		 * backing array would resolve itself: the backing LUN's own identity (which the
-		 * gateway shows), other LUNs of that array, blocks past a partial backstore. The
-		 * copy would run inside the array, out of the gateway's sight. Refused; the
-		 * standard INQUIRY does not claim 3PC, so initiators copy by READ and WRITE. */
-		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
-		return true;
-	case 0x85: /* ATA PASS-THROUGH(16) */
-	case 0xa1: /* ATA PASS-THROUGH(12) */
-		/* its LBA lies in ATA registers we do not range-check: it could reach any block
-		 * of the backing LUN. Refused, data or none. */
-		rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
-		return true;
 	case 0x9f:
 		if ((cdb[1] & 0x1f) == 0x11 && (cdb[1] & 0x20) && lun->fe_blocks != lun->cap.blocks) {
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
 			return true; /* WRITE LONG(16) with PBLOCK */
-		}
-		if ((cdb[1] & 0x1f) == 0x12) {
-			/* WRITE SCATTERED: its LBA ranges lie in the data-out buffer */
-			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
-			return true;
-		}
-		break;
-	case 0x94: /* ZBC OUT: ALL, a zone count, a zone straddling the end, or service actions
-		    * on the whole device reach past a partial backstore */
-		if (lun->fe_blocks != lun->cap.blocks) {
-			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
-			return true;
 		}
 		break;
 	case 0x3e: /* READ LONG(10), WRITE LONG(10) with PBLOCK: the whole physical block, */
 	case 0x3f: /* which may reach past a partial backstore */
 		if ((cdb[1] & (cdb[0] == 0x3e ? 0x04 : 0x20)) && lun->fe_blocks != lun->cap.blocks) {
 			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x24, 0x00);
-			return true;
-		}
-		break;
-	case 0x04: /* FORMAT UNIT */
-	case 0x48: /* SANITIZE */
-		/* they act on the whole backing LUN: only when the backstore is all of it */
-		if (lun->fe_blocks != lun->cap.blocks) {
-			rdp_cmd_set_sense(cmd, SK_ILLEGAL_REQUEST, 0x20, 0x00);
 			return true;
 		}
 		break;

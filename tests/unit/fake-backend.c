@@ -276,7 +276,31 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 		rdp_put_be32(d->block_size, buf + 8);
 		copy_out(req, buf, 32);
 		break;
-	case 0xa3: {
+	case 0xa3:
+		if ((req->cdb[1] & 0x1f) == 0x0c) {
+			/* REPORT SUPPORTED OPERATION CODES */
+			uint8_t rs[4 + 8 * 5 + 20] = {0};
+			if (req->cdb[2] & 0x07) { /* one command: supported, 16-byte CDB */
+				rs[1] = 0x03;
+				rdp_put_be16(16, rs + 2);
+				copy_out(req, rs, 4 + 16);
+				break;
+			}
+			static const uint8_t ops[][3] = {{0x28, 0, 0}, {0x83, 0, 0}, {0x85, 0, 0},
+							 {0x9e, 0x10, 1}, {0x9e, 0x13, 1}, {0x2a, 0, 0}};
+			size_t off = 4;
+			for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+				rs[off] = ops[k][0];
+				rdp_put_be16(ops[k][1], rs + off + 2);
+				rs[off + 5] = ops[k][2] | (ops[k][0] == 0x83 ? 0x02 : 0);
+				rdp_put_be16(16, rs + off + 6);
+				off += ops[k][0] == 0x83 ? 20 : 8;
+			}
+			rdp_put_be32((uint32_t)(off - 4), rs);
+			copy_out(req, rs, off);
+			break;
+		}
+		{
 		uint8_t rt[4 + 12 * FAKE_MAX_DEVS];
 		size_t n = fake_rtpg(rt, sizeof(rt));
 		copy_out(req, rt, n);

@@ -823,6 +823,49 @@ static void test_xcopy_refused(void)
 	fake_lun_close(lun);
 }
 
+/* REPORT SUPPORTED OPERATION CODES is the backing LUN's list: what the gateway refuses is not
+ * offered (EXTENDED COPY with its timeouts descriptor, ATA PASS-THROUGH, a SERVICE ACTION IN
+ * the gateway does not pass), and one such command asked for alone is "not supported". */
+static void test_rsoc_lists_what_is_served(void)
+{
+	struct fake_dev *a, *b;
+	struct rdp_lun *lun = open_two(&a, &b);
+	struct tcmd t;
+
+	for (int one = 0; one < 2; one++) {
+		tcmd_init(&t, 0xa3, 0, 0);
+		memset(t.c.cdb, 0, sizeof(t.c.cdb));
+		t.c.cdb[0] = 0xa3;
+		t.c.cdb[1] = 0x0c;
+		t.c.cdb[2] = one ? 0x01 : 0x00;
+		t.c.cdb[3] = one ? 0x83 : 0x00;
+		t.c.cdb_len = 12;
+		rdp_put_be32(512, t.c.cdb + 6);
+		t.iov.iov_len = 512;
+		t.c.iov_cnt = 1;
+		t.c.xfer_len = 512;
+		memset(t.buf, 0xee, sizeof(t.buf));
+		rdp_lun_submit(lun, &t.c);
+		fake_complete_all();
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		if (one) {
+			g_assert_cmpuint(t.buf[1] & 0x07, ==, 0x01);
+			g_assert_cmpint(t.c.resid, ==, 512 - 4);
+			continue;
+		}
+		/* 0x28, 0x9e/10h, 0x2a left of six; 20 + 8 + 8 bytes went */
+		g_assert_cmpuint(rdp_get_be32(t.buf), ==, 3 * 8);
+		g_assert_cmpuint(t.buf[4], ==, 0x28);
+		g_assert_cmpuint(t.buf[12], ==, 0x9e);
+		g_assert_cmpuint(rdp_get_be16(t.buf + 14), ==, 0x10);
+		g_assert_cmpuint(t.buf[20], ==, 0x2a);
+		g_assert_cmpint(t.c.resid, ==, 512 - 28);
+		g_assert_cmpuint(t.buf[28], ==, 0);
+	}
+	fake_lun_close(lun);
+}
+
 static void test_frontend_answers(void)
 {
 	struct fake_dev *a, *b;
@@ -1288,6 +1331,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
 	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
+	g_test_add_func("/lun/rsoc-lists-what-is-served", test_rsoc_lists_what_is_served);
 	g_test_add_func("/lun/xcopy-refused", test_xcopy_refused);
 	g_test_add_func("/lun/lba-status-cut-to-backstore", test_lba_status_cut_to_backstore);
 	g_test_add_func("/lun/unmap-many-descriptors", test_unmap_many_descriptors);
