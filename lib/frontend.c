@@ -57,6 +57,24 @@ static size_t iov_copy_at(void *dst, size_t off, size_t len, const struct iovec 
 	return done;
 }
 
+/* Writes len bytes of src at offset off of the iovec list; returns how many fitted. */
+static size_t iov_copy_to_at(const struct iovec *iov, unsigned int cnt, size_t off, const void *src,
+			     size_t len)
+{
+	size_t done = 0;
+	for (unsigned int i = 0; i < cnt && done < len; i++) {
+		if (off >= iov[i].iov_len) {
+			off -= iov[i].iov_len;
+			continue;
+		}
+		size_t n = MIN(iov[i].iov_len - off, len - done);
+		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done, n);
+		done += n;
+		off = 0;
+	}
+	return done;
+}
+
 static size_t iov_copy_from(void *dst, size_t len, const struct iovec *iov, unsigned int cnt)
 {
 	return iov_copy_at(dst, 0, len, iov, cnt);
@@ -479,9 +497,42 @@ static void rsoc_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
 	cmd->resid = (int32_t)(cmd->xfer_len - keep);
 }
 
+/* MODE SENSE's block descriptors give the backing LUN's block count; on a backstore smaller
+ * than the backing LUN they say the backstore's, as READ CAPACITY does. Short descriptors
+ * (8 bytes: 4-byte count, 0xFFFFFFFF when it does not fit) and long ones (MODE SENSE(10) with
+ * LONGLBA: 16 bytes, 8-byte count). */
+static void mode_sense_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	bool ten = cmd->cdb[0] == 0x5a;
+	size_t got = cmd->xfer_len - (size_t)CLAMP(cmd->resid, 0, (int32_t)cmd->xfer_len);
+	uint8_t hdr[8];
+	size_t hlen = ten ? 8 : 4;
+
+	if (lun->fe_blocks == lun->cap.blocks ||
+	    iov_copy_from(hdr, MIN(got, hlen), cmd->iov, cmd->iov_cnt) < hlen)
+		return;
+	bool longlba = ten && (hdr[4] & 0x01);
+	size_t dlen = ten ? rdp_get_be16(hdr + 6) : hdr[3];
+	size_t each = longlba ? 16 : 8;
+	for (size_t off = hlen; off + each <= MIN(got, hlen + dlen); off += each) {
+		uint8_t d[8];
+		if (longlba) {
+			rdp_put_be64(lun->fe_blocks, d);
+			iov_copy_to_at(cmd->iov, cmd->iov_cnt, off, d, 8);
+		} else {
+			rdp_put_be32(lun->fe_blocks > 0xfffffffeULL ? 0xffffffffU
+								    : (uint32_t)lun->fe_blocks,
+				     d);
+			iov_copy_to_at(cmd->iov, cmd->iov_cnt, off, d, 4);
+		}
+	}
+}
+
 void rdp_frontend_answer(const struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	const uint8_t *cdb = cmd->cdb;
+	if (cdb[0] == 0x1a || cdb[0] == 0x5a)
+		mode_sense_answer(lun, cmd);
 	if (cdb[0] == 0x9e && (cdb[1] & 0x1f) == 0x12)
 		lba_status_answer(lun, cmd);
 	else if (cdb[0] == 0xa3 && (cdb[1] & 0x1f) == 0x0c)

@@ -255,6 +255,13 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 			copy_out(req, buf, 36);
 		}
 		break;
+	case 0x1a: { /* MODE SENSE(6): header, one short block descriptor, no page */
+		uint8_t ms[12] = {11, 0, 0, 8};
+		rdp_put_be32((uint32_t)d->blocks, ms + 4);
+		rdp_put_be32(d->block_size, ms + 8);
+		copy_out(req, ms, sizeof(ms));
+		break;
+	}
 	case 0x9e:
 		if ((req->cdb[1] & 0x1f) == 0x12) {
 			/* GET LBA STATUS: the whole device in three extents, the last two past

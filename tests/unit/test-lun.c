@@ -866,6 +866,35 @@ static void test_rsoc_lists_what_is_served(void)
 	fake_lun_close(lun);
 }
 
+/* MODE SENSE's block descriptor on a backstore of half the backing LUN says the backstore's
+ * block count, as READ CAPACITY does. */
+static void test_mode_sense_block_count(void)
+{
+	struct fake_dev *a, *b;
+	struct rdp_lun *lun = open_two(&a, &b);
+	g_autoptr(GError) err = NULL;
+	struct tcmd t;
+
+	g_assert_true(rdp_lun_check_frontend(lun, a->blocks / 2 * 512, 512, &err));
+	tcmd_init(&t, 0x1a, 0, 0);
+	memset(t.c.cdb, 0, sizeof(t.c.cdb));
+	t.c.cdb[0] = 0x1a;
+	t.c.cdb[2] = 0x3f;
+	t.c.cdb[4] = 255;
+	t.c.cdb_len = 6;
+	t.iov.iov_len = 255;
+	t.c.iov_cnt = 1;
+	t.c.xfer_len = 255;
+	rdp_lun_submit(lun, &t.c);
+	fake_complete_all();
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	g_assert_cmpuint(t.buf[3], ==, 8);
+	g_assert_cmpuint(rdp_get_be32(t.buf + 4), ==, a->blocks / 2);
+	g_assert_cmpuint(rdp_get_be32(t.buf + 8), ==, 512);
+	fake_lun_close(lun);
+}
+
 static void test_frontend_answers(void)
 {
 	struct fake_dev *a, *b;
@@ -1331,6 +1360,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/close-while-requests-out", test_close_while_requests_out);
 	g_test_add_func("/lun/device-gone-inside-completion", test_device_gone_inside_completion);
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
+	g_test_add_func("/lun/mode-sense-block-count", test_mode_sense_block_count);
 	g_test_add_func("/lun/rsoc-lists-what-is-served", test_rsoc_lists_what_is_served);
 	g_test_add_func("/lun/xcopy-refused", test_xcopy_refused);
 	g_test_add_func("/lun/lba-status-cut-to-backstore", test_lba_status_cut_to_backstore);
