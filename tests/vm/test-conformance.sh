@@ -54,13 +54,13 @@ modprobe crc32c || true
 vm_log "targets: (a) $BASE_IQN on /dev/${PATH_SD[0]}, (b) $GW_IQN over ${PATH_SG[*]}, (c) $PT_IQN pscsi on /dev/${PATH_SD[1]}"
 
 # run_suite NAME IQN: the suite's XML in $VMOUT/NAME/; per-test results as "name pass|fail".
-run_suite() {
-	local dir=$VMOUT/$1 t rc=0
+run_suite() { # NAME IQN [FAMILIES, comma-separated; default $TESTS]
+	local dir=$VMOUT/$1 t rc=0 families=${3-$TESTS}
 	mkdir -p "$dir"
 	(
 		cd "$dir"
 		IFS=,
-		for t in $TESTS; do
+		for t in $families; do
 			timeout 600 iscsi-test-cu -d -x -t "$t" -i "$INITIATOR" "iscsi://127.0.0.1/$2/0" \
 				>"$t.log" 2>&1 || true
 			[[ -f CUnitAutomated-Results.xml ]] && mv CUnitAutomated-Results.xml "$t.xml"
@@ -96,16 +96,29 @@ run_suite base "$BASE_IQN"
 vm_log "baseline (a) done"
 run_suite gw "$GW_IQN"
 vm_log "gateway (b) done"
-run_suite pt "$PT_IQN"
-vm_log "pass-through (c) done"
-
 kill -0 "$RDP_PID" 2>/dev/null || vm_fail "tcmu-rdpd died during the suite"
 timeout 20 "$RDPCTL" show topology >/dev/null 2>&1 || vm_fail "tcmu-rdpd does not answer on the bus after the suite"
 ring_answers || vm_fail "the gateway's LUN does not answer INQUIRY after the suite"
 
 results base >"$VMOUT/base.txt"
 results gw >"$VMOUT/gw.txt"
-results pt >"$VMOUT/pt.txt"
+# (c) only where (a) and (b) differ, and never GetLBAStatus: passed straight through, its
+# BeyondEol test (LBA 2^64-1) faults scsi_debug in the kernel (6.1) and the guest with it; that
+# is the fault the gateway's range check keeps from the backing LUN (issue 11)
+differ=$(python3 - "$VMOUT/base.txt" "$VMOUT/gw.txt" <<'PY'
+import sys
+a = dict(l.split() for l in open(sys.argv[1]) if l.strip())
+b = dict(l.split() for l in open(sys.argv[2]) if l.strip())
+fams = sorted({t.rsplit(".", 1)[0] for t in a if a[t] == "pass" and b.get(t) != "pass"})
+print(",".join(f for f in fams if f != "SCSI.GetLBAStatus"))
+PY
+)
+: >"$VMOUT/pt.txt"
+if [[ -n $differ ]]; then
+	run_suite pt "$PT_IQN" "$differ"
+	vm_log "pass-through (c) done: $differ"
+	results pt >"$VMOUT/pt.txt"
+fi
 [[ -s $VMOUT/base.txt ]] || vm_fail "no results from the baseline run: $(tail -5 "$VMOUT"/base/*.log)"
 [[ -s $VMOUT/gw.txt ]] || vm_fail "no results from the gateway run: $(tail -5 "$VMOUT"/gw/*.log)"
 
@@ -135,7 +148,7 @@ for t in sorted(set(a) | set(b)):
 def passed(d):
     return f"{sum(v == 'pass' for v in d.values())} of {len(d)}"
 print(f"conformance: (a) LIO block passed {passed(a)}, (b) the gateway {passed(b)}, "
-      f"(c) LIO pscsi {passed(c)}")
+      f"(c) LIO pscsi, on the families where (a) and (b) differ, {passed(c)}")
 for k, v in rows.items():
     print(f"{k}: {len(v)}")
     for t in v:
