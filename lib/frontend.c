@@ -39,9 +39,10 @@ size_t rdp_iov_copy_to(const struct iovec *iov, unsigned int cnt, const void *sr
 	return done;
 }
 
-/* Copies len bytes from offset off of the iovec list into dst; returns how many there were. */
-static size_t iov_copy_at(void *dst, size_t off, size_t len, const struct iovec *iov,
-			  unsigned int cnt)
+/* len bytes between buf and offset off of the iovec list, into the list when to_iov; returns
+ * how many there were room for. */
+static size_t iov_copy(const struct iovec *iov, unsigned int cnt, size_t off, void *buf, size_t len,
+		       bool to_iov)
 {
 	size_t done = 0;
 	for (unsigned int i = 0; i < cnt && done < len; i++) {
@@ -50,29 +51,24 @@ static size_t iov_copy_at(void *dst, size_t off, size_t len, const struct iovec 
 			continue;
 		}
 		size_t n = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)dst + done, (const uint8_t *)iov[i].iov_base + off, n);
+		uint8_t *at = (uint8_t *)iov[i].iov_base + off, *b = (uint8_t *)buf + done;
+		memcpy(to_iov ? at : b, to_iov ? b : at, n);
 		done += n;
 		off = 0;
 	}
 	return done;
 }
 
-/* Writes len bytes of src at offset off of the iovec list; returns how many fitted. */
+static size_t iov_copy_at(void *dst, size_t off, size_t len, const struct iovec *iov,
+			  unsigned int cnt)
+{
+	return iov_copy(iov, cnt, off, dst, len, false);
+}
+
 static size_t iov_copy_to_at(const struct iovec *iov, unsigned int cnt, size_t off, const void *src,
 			     size_t len)
 {
-	size_t done = 0;
-	for (unsigned int i = 0; i < cnt && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t n = MIN(iov[i].iov_len - off, len - done);
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)src + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
+	return iov_copy(iov, cnt, off, (void *)src, len, true);
 }
 
 static size_t iov_copy_from(void *dst, size_t len, const struct iovec *iov, unsigned int cnt)
