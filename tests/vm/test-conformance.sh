@@ -8,6 +8,9 @@
 # Fails on a gateway fault not in the list of known, documented differences, or when the daemon
 # stops answering (its ring or its bus).
 #   ARGS: the -t expressions, comma-separated (default: the families below, chosen to fit CI time)
+#   --faults [ARGS]: (b) only, twice: clean, then while path 0 is set offline for 2 s every 6 s
+#   (the kernel fails its commands at once: the gateway fails over, its checker brings the path
+#   back). Fails when a test that passed clean fails under the faults: the initiator noticed.
 set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
@@ -21,6 +24,12 @@ readonly INITIATOR=iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test
 # Families that exercise what the gateway answers or checks itself (identity, capacity, LBA
 # ranges, data lengths) plus the plain data path. The whole SCSI family takes longer than CI
 # allows under TCG (each family runs twice).
+FAULTS=0
+if [[ ${1-} == --faults ]]; then
+	FAULTS=1
+	shift
+	set -- "${1:-SCSI.Inquiry,SCSI.ReadCapacity16,SCSI.Read10,SCSI.Read16,SCSI.Write10,SCSI.Write16,SCSI.CompareAndWrite,SCSI.Verify10,SCSI.WriteSame16,SCSI.Unmap,SCSI.TestUnitReady,SCSI.OrWrite}"
+fi
 readonly TESTS=${1:-SCSI.GetLBAStatus,SCSI.Inquiry,SCSI.ReadCapacity10,SCSI.ReadCapacity16,SCSI.Read10,SCSI.Read16,SCSI.Write10,SCSI.Write16,SCSI.CompareAndWrite,SCSI.Verify10,SCSI.WriteSame10,SCSI.WriteSame16,SCSI.Unmap,SCSI.TestUnitReady,SCSI.ModeSense6,SCSI.ReportSupportedOpcodes,SCSI.PreFetch10,SCSI.OrWrite}
 # Gateway differences (failing on (b), passing on (a) and (c)) that are known and documented in
 # docs/commands.md ("Conformance"); none today. Any other such difference fails this test.
@@ -91,6 +100,49 @@ PY
 ring_answers() {
 	timeout 30 iscsi-inq -i "$INITIATOR" "iscsi://127.0.0.1/$GW_IQN/0" >/dev/null 2>&1
 }
+
+if ((FAULTS)); then
+	run_suite clean "$GW_IQN"
+	vm_log "gateway (b), clean, done"
+	rm -f /tmp/stop-faults
+	(
+		n=0
+		while [[ ! -e /tmp/stop-faults ]]; do
+			vm_path_offline 0
+			sleep 2
+			vm_path_online 0
+			n=$((n + 1))
+			echo "$n" >/tmp/faults
+			sleep 4
+		done
+	) &
+	faulter=$!
+	run_suite faulted "$GW_IQN"
+	touch /tmp/stop-faults
+	wait "$faulter" || true
+	vm_path_online 0
+	vm_log "gateway (b) under path faults done: $(cat /tmp/faults 2>/dev/null || echo 0) faults"
+	kill -0 "$RDP_PID" 2>/dev/null || vm_fail "tcmu-rdpd died during the suite"
+	ring_answers || vm_fail "the gateway's LUN does not answer INQUIRY after the suite"
+	results clean >"$VMOUT/clean.txt"
+	results faulted >"$VMOUT/faulted.txt"
+	[[ -s $VMOUT/clean.txt && -s $VMOUT/faulted.txt ]] || vm_fail "no results"
+	summary=$(rdp_summary | grep "summary lun=")
+	python3 - "$VMOUT/clean.txt" "$VMOUT/faulted.txt" "$(cat /tmp/faults)" "$summary" <<'PY' | tee "$VMOUT/table.txt"
+import sys
+a = dict(l.split() for l in open(sys.argv[1]) if l.strip())
+b = dict(l.split() for l in open(sys.argv[2]) if l.strip())
+worse = [t for t in sorted(a) if a[t] == "pass" and b.get(t) != "pass"]
+better = [t for t in sorted(a) if a[t] != "pass" and b.get(t) == "pass"]
+print(f"conformance under path faults ({sys.argv[3]} faults; {sys.argv[4].split(': ', 1)[-1]}):")
+print(f"  clean: passed {sum(v == 'pass' for v in a.values())} of {len(a)}; "
+      f"under faults: {sum(v == 'pass' for v in b.values())} of {len(b)}")
+print(f"  passed clean, failed under faults: {len(worse)} {' '.join(worse)}")
+print(f"  failed clean, passed under faults: {len(better)} {' '.join(better)}")
+sys.exit(1 if worse else 0)
+PY
+	exit
+fi
 
 run_suite base "$BASE_IQN"
 vm_log "baseline (a) done"
