@@ -120,7 +120,8 @@ static void attach_ready(struct rdp_dev *dev, const GError *err, void *ud)
 	g_free(at);
 }
 
-/* Starts attaching; 0 when under way (or nothing to do), -errno when refused at once. */
+/* Starts attaching. RDP_NL_LATER when the kernel's event is answered at the end (answer_later),
+ * 0 when under way otherwise or nothing to do, -errno when refused at once. */
 static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, bool answer_later)
 {
 	g_autoptr(GError) err = NULL;
@@ -149,17 +150,12 @@ static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, 
 	g_hash_table_insert(d->attaching, GUINT_TO_POINTER(minor), at);
 	if (answer_later)
 		at->later = rdp_nl_later(d->nl);
-	return 0;
+	return at->later ? RDP_NL_LATER : 0;
 }
 
 static int dev_added(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
 {
-	struct daemon *d = ud;
-	int rc = attach_start(d, uio_name, minor, true);
-	if (rc < 0)
-		return rc;
-	struct attach *at = g_hash_table_lookup(d->attaching, GUINT_TO_POINTER(minor));
-	return at && at->later ? RDP_NL_LATER : 0;
+	return attach_start(ud, uio_name, minor, true);
 }
 
 static int dev_removed(void *ud, const char *uio_name, uint32_t minor, uint32_t dev_id)
