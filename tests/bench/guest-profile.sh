@@ -8,7 +8,7 @@
 set -euo pipefail
 for a in "$@"; do
 	case $a in
-	PROF_RUNTIME=* | PROF_CASES=* | PROF_DAEMONS=* | PROF_STRACE=*) export "${a?}" ;;
+	PROF_RUNTIME=* | PROF_CASES=* | PROF_DAEMONS=* | PROF_STRACE=* | PROF_TRACE=*) export "${a?}" ;;
 	*) echo "guest-profile: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -38,10 +38,13 @@ selector = queue-length
 EOT
 
 SYSCALLS=(read write poll ioctl clock_gettime)
+# disk_ios DISK: reads + writes the disk has completed (/sys/block/DISK/stat fields 1 and 5)
+disk_ios() { awk '{ print $1 + $5 }' "/sys/block/$1/stat"; }
 # profile NAME DISK CASE [PID]: fio in the background; in its middle, for 3 s, the daemon's
-# system calls by kind and its CPU time (task-clock), per fio I/O of the whole run
+# system calls by kind and its CPU time (task-clock), per I/O the disk completed in those 3 s;
+# with PROF_TRACE=1 then, for 2 s, the time spent inside each system call (perf trace -s)
 profile() {
-	local name=$1 disk=$2 case=$3 pid=${4:-} ev=() s rw bs qd fio_pid iops
+	local name=$1 disk=$2 case=$3 pid=${4:-} ev=() s rw bs qd fio_pid iops n0 n1 n
 	IFS=- read -r rw bs qd <<<"$case"
 	fio --name="$name" --filename="/dev/$disk" --direct=1 --ioengine=libaio --rw="$rw" --bs="$bs" \
 		--iodepth="$qd" --size="$((SIZE_MB - 16))M" --time_based --runtime="$RUNTIME" \
@@ -50,6 +53,7 @@ profile() {
 	fio_pid=$!
 	sleep 3
 	for s in "${SYSCALLS[@]}"; do ev+=(-e "syscalls:sys_enter_$s"); done
+	n0=$(disk_ios "$disk")
 	if [[ -n $pid && -n ${PROF_STRACE:-} ]]; then
 		timeout -s INT 3 strace -f -c -p "$pid" -o "$RES/$name-$case-strace-c.txt" || true
 		timeout -s INT 1 strace -f -tt -y -p "$pid" -o "$RES/$name-$case-strace.txt" || true
@@ -58,11 +62,30 @@ profile() {
 	elif [[ -n $pid ]]; then
 		perf stat -x, -o "$RES/$name-$case-syscalls.csv" "${ev[@]}" -e task-clock \
 			-e context-switches -p "$pid" -- sleep 3
+	else
+		sleep 3
+	fi
+	n1=$(disk_ios "$disk")
+	n=$((n1 - n0))
+	if [[ -n $pid && -n ${PROF_TRACE:-} ]]; then
+		n0=$(disk_ios "$disk")
+		perf trace -s -p "$pid" -o "$RES/$name-$case-trace.txt" -- sleep 2 >/dev/null 2>&1 || true
+		n1=$(disk_ios "$disk")
+		# "   syscall   calls  errors  total(msec)  min  avg  max  stddev"
+		awk -v n=$((n1 - n0)) -v who="$name $case" '$2 ~ /^[0-9]+$/ && $4 ~ /^[0-9.]+$/ {
+			printf "PROFILE %s time in %s: %d calls, %.1f ms total, %.1f us per I/O\n", who, $1, $2, $4, $4 * 1000 / (n ? n : 1) }' \
+			"$RES/$name-$case-trace.txt"
+		echo "PROFILE $name $case: trace window $((n1 - n0)) I/Os (perf trace slows the daemon)"
 	fi
 	wait "$fio_pid" || vm_fail "fio $name $case"
 	iops=$(python3 -c "import json,sys; d=json.load(open(sys.argv[1]))['jobs'][0]; r=d['read'] if d['read']['iops'] else d['write']; print(round(r['iops']))" "$RES/$name-$case-fio.json")
-	echo "PROFILE $name $case: $iops IOPS"
-	[[ -z $pid ]] || awk -F, -v n=$((iops * 3)) -v who="$name $case" '$3 != "" { printf "PROFILE %s %s: %s (%.3f per I/O)\n", who, $3, $1, $1 / n }' "$RES/$name-$case-syscalls.csv"
+	echo "PROFILE $name $case: $iops IOPS; $n I/Os in the 3 s window"
+	[[ -z $pid || -n ${PROF_STRACE:-} ]] || awk -F, -v n="$n" -v who="$name $case" '$3 != "" { printf "PROFILE %s %s: %s (%.3f per I/O)\n", who, $3, $1, $1 / (n ? n : 1) }' "$RES/$name-$case-syscalls.csv"
+}
+# limits LABEL DISK: what splits a large I/O on its way down (the front disk's queue limits)
+limits() {
+	local q=/sys/block/$2/queue
+	echo "PROFILE $1 limits: max_sectors_kb $(<"$q/max_sectors_kb") max_hw_sectors_kb $(<"$q/max_hw_sectors_kb") max_segments $(<"$q/max_segments")"
 }
 
 for v in $DAEMONS; do
@@ -73,6 +96,10 @@ for v in $DAEMONS; do
 	rdp_start --config /tmp/prof.conf
 	rdp_export prof prof "${SIZE_MB}M"
 	disk=$(rdp_loop_disk)
+	limits "$name" "$disk"
+	for f in /sys/kernel/config/target/core/user_*/prof/attrib/{hw_max_sectors,max_data_area_mb,hw_queue_depth}; do
+		[[ -r $f ]] && echo "PROFILE $name backstore ${f##*/} $(<"$f")"
+	done
 	for c in $CASES; do profile "$name" "$disk" "$c" "$RDP_PID"; done
 	vm_targetcli >/dev/null <<EOT
 /loopback delete $RDP_LOOP_WWN
@@ -93,5 +120,7 @@ vm_targetcli >/dev/null <<EOT
 /loopback/$RDP_LOOP_WWN/luns create /backstores/block/mp
 EOT
 disk=$(rdp_loop_disk)
+limits dm "$disk"
+limits "path ${PATH_SD[0]}" "${PATH_SD[0]}"
 for c in $CASES; do profile dm "$disk" "$c"; done
 echo "RESULT profile: done"
