@@ -82,6 +82,7 @@ struct rdp_lun {
 	unsigned int kernel_timeout_ms;	 /* TCMU cmd_time_out; 0: the kernel never gives up */
 	uint64_t expired_logged_ns;	 /* rate limit of the "expired" message */
 	uint64_t expired_unlogged;	 /* expiries since that message */
+	uint64_t uncarriable;		 /* commands no path's queue could take (logged 1, 2, 4…) */
 	unsigned int marginal_err_count;
 	unsigned int marginal_window_ms;
 	unsigned int marginal_recovery_ms;

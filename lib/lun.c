@@ -217,6 +217,41 @@ static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *
 	return rc;
 }
 
+/* What a backend's refusal to start a request says. Only a device that cannot be reached
+ * fails the path; a full queue or a moment without memory is waited out (dm-multipath
+ * requeues on BLK_STS_RESOURCE the same way), and data that the path's queue cannot map (sg:
+ * EINVAL, more than its max_hw_sectors or segments) is this command's, not the path's: it
+ * may fit another path, and no other command is affected. */
+enum refusal {
+	REFUSED_NO_ROOM,
+	REFUSED_COMMAND,
+	REFUSED_PATH,
+};
+
+static enum refusal refusal_of(int rc)
+{
+	switch (rc) {
+	case -EBUSY:
+	case -EAGAIN:
+	case -ENOMEM:
+	case -ENOBUFS:
+		return REFUSED_NO_ROOM;
+	case -EINVAL:
+	case -E2BIG:
+	case -EOVERFLOW:
+	case -EMSGSIZE:
+		return REFUSED_COMMAND;
+	default:
+		return REFUSED_PATH;
+	}
+}
+
+static void refused_by_path(struct rdp_path *p, int rc)
+{
+	g_autofree char *why = g_strdup_printf("submit: %s", g_strerror(-rc));
+	rdp_path_error(p, why);
+}
+
 static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 {
 	for (;;) {
@@ -236,28 +271,41 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 		int rc = submit_on(lun, cmd, p, now);
 		if (rc == 0)
 			return SENT;
-		if (rc == -EBUSY) {
-			/* this path's queues are full: any other usable path of the group, else
-			 * wait for a completion. Neither is a path failure. */
-			for (unsigned int i = 0; i < lun->npaths; i++) {
-				struct rdp_path *q = lun->paths[i];
-				if (q == p || q->group != p->group || !rdp_path_usable(q))
-					continue;
-				rc = submit_on(lun, cmd, q, now);
-				if (rc == 0)
-					return SENT;
-				if (rc != -EBUSY) {
-					g_autofree char *why =
-						g_strdup_printf("submit: %s", g_strerror(-rc));
-					rdp_path_error(q, why);
-				}
-			}
-			q_insert_by_arrival(&lun->busy, cmd);
-			return WAITING;
+		if (refusal_of(rc) == REFUSED_PATH) {
+			/* never reached the device (offline, removed): safe to move at once */
+			refused_by_path(p, rc);
+			continue;
 		}
-		/* never reached the device (offline, removed): safe to move at once */
-		g_autofree char *why = g_strdup_printf("submit: %s", g_strerror(-rc));
-		rdp_path_error(p, why);
+		/* p is fine but did not take it: any other usable path of the group, else wait for
+		 * room; when every one refuses the command itself, it cannot be carried at all */
+		bool only_command = refusal_of(rc) == REFUSED_COMMAND;
+		for (unsigned int i = 0; i < lun->npaths; i++) {
+			struct rdp_path *q = lun->paths[i];
+			if (q == p || q->group != p->group || !rdp_path_usable(q))
+				continue;
+			rc = submit_on(lun, cmd, q, now);
+			if (rc == 0)
+				return SENT;
+			if (refusal_of(rc) == REFUSED_PATH)
+				refused_by_path(q, rc);
+			else if (refusal_of(rc) == REFUSED_NO_ROOM)
+				only_command = false;
+		}
+		if (only_command) {
+			/* ILLEGAL REQUEST, INVALID FIELD IN CDB: what SBC answers for a transfer
+			 * length over the LUN's maximum (docs/commands.md) */
+			lun->uncarriable++;
+			if (!(lun->uncarriable & (lun->uncarriable - 1)))
+				g_warning("lun %s: no path can carry a command of %zu bytes (opcode "
+					  "0x%02x), refused with 05/24/00; %" G_GUINT64_FORMAT
+					  " so far",
+					  lun->name, cmd->xfer_len, cmd->cdb[0], lun->uncarriable);
+			rdp_cmd_set_sense(cmd, 0x05, 0x24, 0x00);
+			finish_at(lun, cmd, now);
+			return ENDED;
+		}
+		q_insert_by_arrival(&lun->busy, cmd);
+		return WAITING;
 	}
 }
 

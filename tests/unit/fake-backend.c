@@ -336,6 +336,8 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 		return d->submit_error;
 	if (d->queue_limit && d->pending >= d->queue_limit)
 		return -EBUSY;
+	if (d->max_xfer && req->xfer_len > d->max_xfer)
+		return -EINVAL;
 	/* the engine's promise: a request is never sent again while some path still holds it */
 	for (GList *l = pending.head; l; l = l->next)
 		g_assert_true(((struct fake_pending *)l->data)->req != req);

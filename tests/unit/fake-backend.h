@@ -24,6 +24,9 @@ struct fake_dev {
 	enum fake_mode mode;
 	int submit_error;	  /* nonzero: submit() says this (-ENODEV: the device went away) */
 	unsigned int queue_limit; /* submit says -EBUSY beyond this many pending; 0: no limit */
+	/* nonzero: the largest transfer its queue takes, as the sg driver's limit (BLKSECTGET);
+	 * submit says -EINVAL beyond it, as sg's write() does when the data does not map */
+	size_t max_xfer;
 	unsigned int submitted;
 	unsigned int pending;
 	unsigned int by_opcode[256]; /* asynchronous submissions per CDB opcode */

@@ -709,6 +709,63 @@ static void test_device_gone_inside_completion(void)
 	g_assert_cmpuint(fake_open_count(), ==, 0);
 }
 
+/* A command that a path's queue cannot take (sg's write() says EINVAL: more data than its
+ * queue maps; ENOMEM: no memory for it now) says nothing about the path. One such legal
+ * command from an initiator used to fail every path in turn, and the LUN with them. */
+static void test_submit_refused_keeps_paths(void)
+{
+	struct fake_dev *a, *b;
+	struct rdp_lun *lun = open_two(&a, &b);
+	struct tcmd t;
+
+	/* too large for one path: carried by the other, the first stays in use */
+	a->max_xfer = 2048;
+	tcmd_init(&t, 0x28, 0, 8);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(b->pending, ==, 1);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	for (unsigned int i = 0; i < 2; i++)
+		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+
+	/* too large for both: ILLEGAL REQUEST, INVALID FIELD IN CDB (SBC: a transfer length
+	 * over the maximum), at once; both paths still in use and the next command goes out */
+	b->max_xfer = 2048;
+	unsigned int sent = a->submitted + b->submitted;
+	tcmd_init(&t, 0x28, 0, 8);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+	g_assert_cmpuint(t.c.sense[2] & 0x0f, ==, 0x05);
+	g_assert_cmpuint(t.c.sense[12], ==, 0x24);
+	g_assert_cmpuint(a->submitted + b->submitted, ==, sent);
+	for (unsigned int i = 0; i < 2; i++)
+		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+	tcmd_init(&t, 0x28, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+
+	/* no memory on either path: the command waits, as for a full queue, and goes out once
+	 * there is some again; no path failed meanwhile */
+	a->submit_error = -ENOMEM;
+	b->submit_error = -ENOMEM;
+	tcmd_init(&t, 0x28, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_false(t.done);
+	for (unsigned int i = 0; i < 2; i++)
+		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+	a->submit_error = 0;
+	b->submit_error = 0;
+	fake_now += SEC / 10;
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	fake_lun_close(lun);
+}
+
 /* UNMAP with one descriptor per block, 256 of them (libiscsi's Unmap.Simple; scsi_debug takes
  * 256): every descriptor is range-checked, across the iovecs of the data area, and the command
  * goes to the path; one descriptor past the end, anywhere in the list, refuses it. */
@@ -1369,6 +1426,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/transfer-length", test_transfer_length);
 	g_test_add_func("/lun/device-in-use", test_device_in_use);
 	g_test_add_func("/lun/no-stale-data", test_no_stale_data);
+	g_test_add_func("/lun/submit-refused-keeps-paths", test_submit_refused_keeps_paths);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
