@@ -4,6 +4,7 @@
  * path opens several files to carry a useful queue depth; all of them live on the GLib loop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <scsi/sg.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -278,6 +279,13 @@ static int sg_submit(void *ctx, struct rdp_req *req)
 			break;
 		if (errno == EINTR)
 			continue;
+		if (errno == EINVAL && p->direct && (h.flags & SG_FLAG_DIRECT_IO)) {
+			/* Direct I/O maps the data area page by page, one segment each: more pages
+			 * than the queue's max_segments do not map (EINVAL), while sg's own buffer,
+			 * built of larger elements, still carries them. Copy this one. */
+			h.flags &= ~SG_FLAG_DIRECT_IO;
+			continue;
+		}
 		/* sg answers EDOM when the file's queue is full */
 		return errno == EDOM || errno == EAGAIN ? -EBUSY : -errno;
 	}
@@ -303,10 +311,22 @@ static int sg_exec_sync(void *ctx, struct rdp_req *req)
 	return 0;
 }
 
+/* sg answers BLKSECTGET with the queue's max_sectors in bytes (not in sectors, as a block
+ * device does): max_sectors_kb, at most max_hw_sectors_kb, of the path's device. */
+static size_t sg_max_transfer(void *ctx)
+{
+	struct sg_path *p = ctx;
+	int n = 0;
+	if (ioctl(p->f[0].fd, BLKSECTGET, &n) < 0 || n <= 0)
+		return 0;
+	return (size_t)n;
+}
+
 const struct rdp_backend_ops rdp_backend_sg = {
 	.name = "sg",
 	.open = sg_open,
 	.close = sg_close,
 	.submit = sg_submit,
 	.exec_sync = sg_exec_sync,
+	.max_transfer = sg_max_transfer,
 };

@@ -199,6 +199,10 @@ int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *
 /* A completion of a LUN that is closing: free it if that was the last thing out. Returns true
  * when the LUN is closing (the caller stops there: lun may be gone). */
 bool rdp_lun_release(struct rdp_lun *lun);
+/* limits.c: VPD B0h's MAXIMUM TRANSFER LENGTH lowered to what the smallest path queue
+ * carries (the backend's max_transfer), at attach; and when a path joins later. */
+void rdp_lun_limit_transfer(struct rdp_lun *lun);
+void rdp_lun_limit_transfer_path(struct rdp_lun *lun, const struct rdp_path *p);
 /* reconfig.c: free paths that were removed once nothing of theirs is in flight. */
 void rdp_lun_reap_paths(struct rdp_lun *lun);
 

@@ -217,25 +217,29 @@ static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *
 	return rc;
 }
 
-/* What a backend's refusal to start a request says. Only a device that cannot be reached
- * fails the path; a full queue or a moment without memory is waited out (dm-multipath
- * requeues on BLK_STS_RESOURCE the same way), and data that the path's queue cannot map (sg:
- * EINVAL, more than its max_hw_sectors or segments) is this command's, not the path's: it
- * may fit another path, and no other command is affected. */
+/* What a backend's refusal to start a request on p says. Only a device that cannot be reached
+ * fails the path. A full queue is waited out (dm-multipath requeues on BLK_STS_RESOURCE the
+ * same way), and so is a lack of memory while p has commands out, whose completions free some
+ * and retry the wait. Data that p's queue cannot map (sg: EINVAL, more than its max_hw_sectors
+ * or segments), or cannot find memory for with nothing else out (sg builds a command's
+ * buffer from at most sg_tablesize elements, ENOMEM beyond), belongs to this command, not to
+ * the path: it may fit another path, and no other command is affected. Nothing here waits
+ * without bound: a command waits only for room that a completion will make. */
 enum refusal {
 	REFUSED_NO_ROOM,
 	REFUSED_COMMAND,
 	REFUSED_PATH,
 };
 
-static enum refusal refusal_of(int rc)
+static enum refusal refusal_of(int rc, const struct rdp_path *p)
 {
 	switch (rc) {
 	case -EBUSY:
 	case -EAGAIN:
+		return REFUSED_NO_ROOM;
 	case -ENOMEM:
 	case -ENOBUFS:
-		return REFUSED_NO_ROOM;
+		return p->st.inflight ? REFUSED_NO_ROOM : REFUSED_COMMAND;
 	case -EINVAL:
 	case -E2BIG:
 	case -EOVERFLOW:
@@ -271,14 +275,15 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 		int rc = submit_on(lun, cmd, p, now);
 		if (rc == 0)
 			return SENT;
-		if (refusal_of(rc) == REFUSED_PATH) {
+		enum refusal why = refusal_of(rc, p);
+		if (why == REFUSED_PATH) {
 			/* never reached the device (offline, removed): safe to move at once */
 			refused_by_path(p, rc);
 			continue;
 		}
 		/* p is fine but did not take it: any other usable path of the group, else wait for
 		 * room; when every one refuses the command itself, it cannot be carried at all */
-		bool only_command = refusal_of(rc) == REFUSED_COMMAND;
+		bool only_command = why == REFUSED_COMMAND;
 		for (unsigned int i = 0; i < lun->npaths; i++) {
 			struct rdp_path *q = lun->paths[i];
 			if (q == p || q->group != p->group || !rdp_path_usable(q))
@@ -286,9 +291,10 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 			rc = submit_on(lun, cmd, q, now);
 			if (rc == 0)
 				return SENT;
-			if (refusal_of(rc) == REFUSED_PATH)
+			why = refusal_of(rc, q);
+			if (why == REFUSED_PATH)
 				refused_by_path(q, rc);
-			else if (refusal_of(rc) == REFUSED_NO_ROOM)
+			else if (why == REFUSED_NO_ROOM)
 				only_command = false;
 		}
 		if (only_command) {
@@ -821,6 +827,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 			if (lun->paths[i]->bctx && lun->paths[i]->state != RDP_PATH_FAILED)
 				alua_probe(lun, lun->paths[i]);
 	rdp_group_assign(lun);
+	rdp_lun_limit_transfer(lun);
 	lun->st.path_failures = 0;
 	lun->st.path_recoveries = 0;
 	return lun;

@@ -83,6 +83,9 @@ struct rdp_backend_ops {
 	int (*submit)(void *ctx, struct rdp_req *req);
 	/* Run req synchronously (attach-time probing); fills req->res and req->sense. */
 	int (*exec_sync)(void *ctx, struct rdp_req *req);
+	/* Optional: the most data in bytes one request on ctx can carry (the device queue's
+	 * limit); 0 when it is not known. A larger request is refused by submit(). */
+	size_t (*max_transfer)(void *ctx);
 };
 
 extern const struct rdp_backend_ops rdp_backend_sg;

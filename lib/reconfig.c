@@ -70,6 +70,7 @@ int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_
 	rdp_checker_init_path(p);
 	rdp_lun_assign_priority(lun, p, spec, spec_index(spec, dev));
 	rdp_group_assign(lun);
+	rdp_lun_limit_transfer_path(lun, p);
 	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", lun->name, "RDP_PATH", dev,
 			 "RDP_PATH_STATE", "checking", "MESSAGE",
 			 "lun %s: path %s added, checking: TEST UNIT READY, VPD 0x83 identity%s "

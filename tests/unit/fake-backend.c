@@ -240,6 +240,11 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 			if (req->cdb[2] == 0x83) {
 				size_t n = fake_vpd83(d, buf, sizeof(buf));
 				copy_out(req, buf, n);
+			} else if (req->cdb[2] == 0xb0 && d->b0_max_blocks) {
+				uint8_t b0[64] = {0, 0xb0, 0, 0x3c};
+				rdp_put_be32(d->b0_max_blocks, b0 + 8);  /* MAXIMUM TRANSFER */
+				rdp_put_be32(d->b0_max_blocks, b0 + 12); /* OPTIMAL TRANSFER */
+				copy_out(req, b0, sizeof(b0));
 			} else if (req->cdb[2] == 0x80) {
 				uint8_t p[] = {0, 0x80, 0, 4, 'S', 'N', '0', '1'};
 				copy_out(req, p, sizeof(p));
@@ -351,6 +356,11 @@ static int fake_submit(void *ctx, struct rdp_req *req)
 	d->by_opcode[req->cdb[0]]++;
 	g_queue_push_tail(&pending, fp);
 	return 0;
+}
+
+static size_t fake_max_transfer(void *ctx)
+{
+	return ((struct fake_ctx *)ctx)->dev->max_xfer;
 }
 
 static int fake_exec_sync(void *ctx, struct rdp_req *req)
@@ -466,4 +476,5 @@ const struct rdp_backend_ops fake_backend = {
 	.close = fake_close,
 	.submit = fake_submit,
 	.exec_sync = fake_exec_sync,
+	.max_transfer = fake_max_transfer,
 };

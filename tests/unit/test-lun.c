@@ -747,8 +747,12 @@ static void test_submit_refused_keeps_paths(void)
 	g_assert_cmpuint(fake_complete_all(), ==, 1);
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
 
-	/* no memory on either path: the command waits, as for a full queue, and goes out once
-	 * there is some again; no path failed meanwhile */
+	/* no memory on either path while one has a command out: the command waits, as for a
+	 * full queue, and goes out when that completion makes room; no path failed meanwhile */
+	struct tcmd first;
+	tcmd_init(&first, 0x28, 0, 1);
+	rdp_lun_submit(lun, &first.c);
+	g_assert_cmpuint(fake_pending_count(), ==, 1);
 	a->submit_error = -ENOMEM;
 	b->submit_error = -ENOMEM;
 	tcmd_init(&t, 0x28, 0, 1);
@@ -758,11 +762,89 @@ static void test_submit_refused_keeps_paths(void)
 		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
 	a->submit_error = 0;
 	b->submit_error = 0;
-	fake_now += SEC / 10;
-	rdp_lun_tick(lun);
+	g_assert_cmpuint(fake_complete_all(), ==, 1); /* first's completion sends t */
+	g_assert_true(first.done);
 	g_assert_cmpuint(fake_complete_all(), ==, 1);
 	g_assert_true(t.done);
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+
+	/* no memory with nothing out: no completion would ever make room, so it is this
+	 * command's (sg: its buffer cannot be built), refused at once, the paths kept */
+	a->submit_error = -ENOMEM;
+	b->submit_error = -ENOMEM;
+	tcmd_init(&t, 0x28, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+	g_assert_cmpuint(t.c.sense[12], ==, 0x24);
+	for (unsigned int i = 0; i < 2; i++)
+		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+	a->submit_error = 0;
+	b->submit_error = 0;
+	fake_lun_close(lun);
+}
+
+/* INQUIRY VPD B0h as the initiator gets it: MAXIMUM and OPTIMAL TRANSFER LENGTH, in blocks. */
+static void served_b0(struct rdp_lun *lun, uint32_t *max, uint32_t *opt)
+{
+	struct tcmd t;
+	tcmd_init(&t, 0x12, 0, 0);
+	memset(t.c.cdb, 0, sizeof(t.c.cdb));
+	t.c.cdb[0] = 0x12;
+	t.c.cdb[1] = 0x01;
+	t.c.cdb[2] = 0xb0;
+	t.c.cdb[4] = 64;
+	t.c.cdb_len = 6;
+	t.iov.iov_len = 64;
+	t.c.iov_cnt = 1;
+	t.c.xfer_len = 64;
+	rdp_lun_submit(lun, &t.c);
+	while (!t.done && fake_complete_all())
+		;
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	g_assert_cmpuint(t.buf[1], ==, 0xb0);
+	*max = rdp_get_be32(t.buf + 8);
+	*opt = rdp_get_be32(t.buf + 12);
+}
+
+/* The initiator is told the largest command every path carries: the backing LUN's own limit
+ * (2 MiB here) lowered to the smallest path queue's (64 KiB), so that a conforming initiator
+ * never sends a command that /lun/submit-refused-keeps-paths would have to refuse. */
+static void test_max_transfer_from_paths(void)
+{
+	struct fake_dev *a, *b;
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	uint32_t max, opt;
+
+	setup_two(&a, &b);
+	a->b0_max_blocks = b->b0_max_blocks = 4096;
+	a->max_xfer = 128 * 1024;
+	b->max_xfer = 64 * 1024;
+	struct rdp_lun *lun = open_lun(paths);
+	served_b0(lun, &max, &opt);
+	g_assert_cmpuint(max, ==, 128); /* 64 KiB of 512-byte blocks */
+	g_assert_cmpuint(opt, ==, 128);
+	fake_lun_close(lun);
+
+	/* the LUN's own limit below the paths': kept */
+	setup_two(&a, &b);
+	a->b0_max_blocks = b->b0_max_blocks = 64;
+	a->max_xfer = b->max_xfer = 128 * 1024;
+	lun = open_lun(paths);
+	served_b0(lun, &max, &opt);
+	g_assert_cmpuint(max, ==, 64);
+	g_assert_cmpuint(opt, ==, 64);
+	fake_lun_close(lun);
+
+	/* no limit from the LUN (0): the paths' */
+	setup_two(&a, &b);
+	a->b0_max_blocks = b->b0_max_blocks = 0xffffffff;
+	a->max_xfer = b->max_xfer = 256 * 1024;
+	lun = open_lun(paths);
+	served_b0(lun, &max, &opt);
+	g_assert_cmpuint(max, ==, 512);
+	g_assert_cmpuint(opt, ==, 512);
 	fake_lun_close(lun);
 }
 
@@ -1427,6 +1509,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/device-in-use", test_device_in_use);
 	g_test_add_func("/lun/no-stale-data", test_no_stale_data);
 	g_test_add_func("/lun/submit-refused-keeps-paths", test_submit_refused_keeps_paths);
+	g_test_add_func("/lun/max-transfer-from-paths", test_max_transfer_from_paths);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;
