@@ -15,12 +15,14 @@
 # Results: $VMOUT/bench.json (+ the raw fio JSON and latency logs).
 # Environment (for quick checks): BENCH_RUNTIME (10), BENCH_RAMP (2), FO_RUNTIME (20),
 # FO_FAULT_AT (8), BENCH_FAILOVER (1; 0 skips both stalls), BENCH_AGG (1; 0 skips aggregation),
-# AGG_RUNTIME (10), BENCH_DIO (1: sg allow_dio=1 for rdp), given as VAR=VALUE arguments.
+# AGG_RUNTIME (10), BENCH_DIO (1: sg allow_dio=1 for rdp), BENCH_SCALE (1; 0 skips the scale
+# part: SCALE_LUNS (1,2,4,8) LUNs at once, each on its own scsi_debug LUN over 2 paths, 4k randread QD32
+# per LUN; one LUN at QD 1/8/32/128; one LUN beside a CPU-bound process), given as VAR=VALUE.
 set -euo pipefail
 for a in "$@"; do # VAR=VALUE arguments from tests/bench/run
 	case $a in
 	BENCH_RUNTIME=* | BENCH_RAMP=* | FO_RUNTIME=* | FO_FAULT_AT=* | BENCH_FAILOVER=* | BENCH_AGG=* | \
-		AGG_RUNTIME=* | BENCH_DIO=*) export "${a?}" ;;
+		AGG_RUNTIME=* | BENCH_DIO=* | BENCH_SCALE=* | SCALE_LUNS=*) export "${a?}" ;;
 	*) echo "guest-bench: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -37,6 +39,9 @@ AGG_RUNTIME=${AGG_RUNTIME:-10}
 AGG_NDELAY=10000000 # 10 ms per command
 AGG_QDEPTH=4        # per path: 400 commands/s at most
 DIO=${BENCH_DIO:-1}
+SCALE=${BENCH_SCALE:-1}
+IFS=, read -ra SCALE_N <<<"${SCALE_LUNS:-1,2,4,8}"
+SCALE_QD=(1 8 128) # and 32: the 1-LUN case of SCALE_N
 HANG_TIMEOUT=5  # s: rdp cmd_timeout, and the sd devices' timeout for dm
 HANG_EVERY=200  # scsi_debug every_nth while the hang fault is on
 HANG_WINDOW=0.5 # s the hang fault is on
@@ -280,6 +285,128 @@ EOT
 	done
 fi
 
+# --- (e) scale: LUNs at once, queue depth, a competing CPU hog ----------------------------------
+# scsi_debug again with 2 hosts (paths) and one LUN per LUN served (max_luns): LUN l has the same
+# identity on both hosts and its own on each l (vpd_use_hostno=0). rdp serves them from one
+# daemon; dm gets one map per LUN. fio runs one job per front disk in one process and reports
+# the sum; the daemon's CPU time (utime + stime) and the front disks' completed I/Os are read
+# around each run.
+scale_dev() { # HOST_INDEX LUN sg|block → the device name
+	local h=${PATH_HOST[$1]} d
+	for d in /sys/class/scsi_host/host"$h"/device/target"$h":*/"$h":*:"$2"/"$3"/*; do
+		[[ -e $d ]] && { echo "${d##*/}"; return 0; }
+	done
+	return 1
+}
+_scale_devs_ready() {
+	local l i
+	for ((l = 0; l < SCALE_MAX; l++)); do
+		for i in 0 1; do
+			scale_dev "$i" "$l" scsi_generic >/dev/null && scale_dev "$i" "$l" block >/dev/null || return 1
+		done
+	done
+}
+scale_front() { # LUN → the sd disk of tcm_loop LUN l
+	local h d
+	for h in /sys/class/scsi_host/host*; do
+		[[ $(<"$h/proc_name") == tcm_loopback ]] || continue
+		for d in "$h"/device/target*/*:"$1"/block/sd*; do [[ -b /dev/${d##*/} ]] && { echo "${d##*/}"; return 0; }; done
+	done
+	return 1
+}
+_scale_fronts_ready() { local l; for ((l = 0; l < $1; l++)); do scale_front "$l" >/dev/null || return 1; done; }
+cpu_ticks() { [[ -n ${1:-} ]] && awk '{ print $14 + $15 }' "/proc/$1/stat" || echo 0; }
+# scale_run NAME N QD [PID] [hog]: fio over the first N front disks; NAME.json, NAME.cpu
+scale_run() {
+	local name=$1 n=$2 qd=$3 pid=${4:-} hog=${5:-} jobs=() l d c0 c1 io0=0 io1=0 hog_pid=""
+	for ((l = 0; l < n; l++)); do
+		d=$(scale_front "$l")
+		jobs+=(--name="lun$l" --filename="/dev/$d")
+		io0=$((io0 + $(disk_ios "$d")))
+	done
+	[[ -z $hog ]] || { (while :; do :; done) & hog_pid=$!; }
+	c0=$(cpu_ticks "$pid")
+	vm_log "scale: $name ($n LUNs, QD$qd each${hog:+, beside a CPU hog})"
+	fio --direct=1 --ioengine=libaio --rw=randread --bs=4k --iodepth="$qd" \
+		--size="$((SIZE_MB - 16))M" --time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
+		--randrepeat=0 --norandommap --eta=never --group_reporting --output-format=json \
+		--output="$RES/scale-$name.json" "${jobs[@]}" >/dev/null || vm_fail "fio scale $name"
+	c1=$(cpu_ticks "$pid")
+	[[ -z $hog_pid ]] || { kill "$hog_pid"; wait "$hog_pid" 2>/dev/null || true; }
+	for ((l = 0; l < n; l++)); do io1=$((io1 + $(disk_ios "$(scale_front "$l")"))); done
+	echo "$((c1 - c0)) $((io1 - io0)) $(getconf CLK_TCK)" >"$RES/scale-$name.cpu"
+}
+disk_ios() { awk '{ print $1 + $5 }' "/sys/block/$1/stat"; }
+if ((SCALE)); then
+	SCALE_MAX=0
+	for n in "${SCALE_N[@]}"; do ((n > SCALE_MAX)) && SCALE_MAX=$n; done
+	echo 0 >"$SDEBUG/ndelay" 2>/dev/null || true
+	rmmod scsi_debug || vm_fail "rmmod scsi_debug"
+	modprobe scsi_debug add_host=2 max_luns="$SCALE_MAX" dev_size_mb="$SIZE_MB" vpd_use_hostno=0 ||
+		vm_fail "modprobe scsi_debug max_luns=$SCALE_MAX"
+	PATH_HOST=()
+	for h in /sys/class/scsi_host/host*; do
+		[[ $(<"$h/proc_name") == scsi_debug ]] && PATH_HOST+=("${h##*/host}")
+	done
+	mapfile -t PATH_HOST < <(printf '%s\n' "${PATH_HOST[@]}" | sort -n)
+	vm_wait 60 _scale_devs_ready || vm_fail "scale: scsi_debug's $SCALE_MAX LUNs x 2 paths did not appear"
+	: >/tmp/scale.conf
+	for ((l = 0; l < SCALE_MAX; l++)); do
+		printf '[s%s]\npaths = /dev/%s;/dev/%s\ngrouping = multibus\nselector = queue-length\n' "$l" \
+			"$(scale_dev 0 "$l" scsi_generic)" "$(scale_dev 1 "$l" scsi_generic)" >>/tmp/scale.conf
+	done
+	echo "{\"luns\": \"${SCALE_N[*]}\", \"qd\": \"${SCALE_QD[*]} 32\", \"paths_per_lun\": 2}" >"$RES/scale-setup.json"
+	# export N LUNs of backstore kind KIND (user:rdp or block) behind tcm_loop LUNs 0..N-1
+	scale_export() {
+		local kind=$1 n=$2 l cmds=""
+		for ((l = 0; l < n; l++)); do
+			if [[ $kind == rdp ]]; then
+				cmds+="/backstores/user:rdp create name=s$l size=$((SIZE_MB - 16))M cfgstring=s$l"$'\n'
+			else
+				cmds+="/backstores/block create name=s$l dev=/dev/mapper/mps$l"$'\n'
+			fi
+		done
+		cmds+="/loopback create $RDP_LOOP_WWN"$'\n'
+		for ((l = 0; l < n; l++)); do
+			cmds+="/loopback/$RDP_LOOP_WWN/luns create /backstores/$([[ $kind == rdp ]] && echo user:rdp || echo block)/s$l"$'\n'
+		done
+		vm_targetcli >/dev/null <<<"$cmds"
+		vm_wait 60 _scale_fronts_ready "$n" || vm_fail "scale: $n front disks did not appear"
+	}
+	scale_unexport() {
+		local kind=$1 n=$2 l cmds="/loopback delete $RDP_LOOP_WWN"$'\n'
+		for ((l = 0; l < n; l++)); do
+			cmds+="/backstores/$([[ $kind == rdp ]] && echo user:rdp || echo block) delete s$l"$'\n'
+		done
+		vm_targetcli >/dev/null <<<"$cmds"
+		teardown_loop
+	}
+	scale_stack() { # KIND PID
+		local kind=$1 pid=${2:-} n qd
+		for n in "${SCALE_N[@]}"; do
+			scale_export "$kind" "$n"
+			scale_run "$kind-luns$n" "$n" 32 "$pid"
+			if ((n == 1)); then
+				for qd in "${SCALE_QD[@]}"; do scale_run "$kind-qd$qd" 1 "$qd" "$pid"; done
+				scale_run "$kind-hog" 1 32 "$pid" hog
+			fi
+			scale_unexport "$kind" "$n"
+		done
+	}
+	: >"$RDP_LOG.scale"
+	RDP_LOG=$RDP_LOG.scale rdp_start --config /tmp/scale.conf
+	scale_stack rdp "$RDP_PID"
+	rdp_stop
+	for ((l = 0; l < SCALE_MAX; l++)); do
+		a=$(scale_dev 0 "$l" block) b=$(scale_dev 1 "$l" block)
+		dmsetup create "mps$l" --table "0 $(blockdev --getsz "/dev/$a") multipath 0 0 1 1 queue-length 0 2 1 $(majmin "$a") 1 $(majmin "$b") 1" ||
+			vm_fail "dmsetup create mps$l"
+	done
+	dmsetup mknodes
+	scale_stack dm ""
+	for ((l = 0; l < SCALE_MAX; l++)); do dmsetup remove "mps$l" || vm_fail "dmsetup remove mps$l"; done
+fi
+
 # --- results --------------------------------------------------------------------------------------
 python3 - "$RES" "$VMOUT/bench.json" "$FO_FAULT_AT" "$RUNTIME" "$RAMP" "$FO_RUNTIME" \
 	"$HANG_TIMEOUT" "$HANG_EVERY" "$HANG_WINDOW" <<'PY'
@@ -380,6 +507,16 @@ if agg:
     agg["setup"] = json.load(open(f"{res}/agg-setup.json"))
     agg["setup"]["fio"] = "4k randread QD32"
     r["aggregation"] = agg
+scale = {}
+if os.path.exists(f"{res}/scale-setup.json"):
+    scale["setup"] = json.load(open(f"{res}/scale-setup.json"))
+    for f in sorted(glob.glob(f"{res}/scale-*.cpu")):
+        name = os.path.basename(f)[len("scale-"):-len(".cpu")]
+        ticks, ios, hz = (int(x) for x in open(f).read().split())
+        j = json.load(open(f"{res}/scale-{name}.json"))["jobs"][0]["read"]
+        scale[name] = {"iops": round(j["iops"], 1), "clat_p99_us": round(j["clat_ns"]["percentile"]["99.000000"] / 1000, 1),
+                       "daemon_cpu_ms_per_io": round(ticks * 1000 / hz / ios, 4) if ios and name.startswith("rdp") else None}
+    r["scale"] = scale
 json.dump(r, open(out, "w"), indent=1)
 PY
 vm_log "results in $VMOUT/bench.json"
