@@ -312,14 +312,21 @@ static int sg_exec_sync(void *ctx, struct rdp_req *req)
 }
 
 /* sg answers BLKSECTGET with the queue's max_sectors in bytes (not in sectors, as a block
- * device does): max_sectors_kb, at most max_hw_sectors_kb, of the path's device. */
+ * device does): max_sectors_kb, at most max_hw_sectors_kb, of the path's device. With direct
+ * I/O each page of the data area is a segment of its own, so the queue's segment count
+ * (SG_GET_SG_TABLESIZE) bounds it too: a larger command would be mapped, refused (EINVAL) and
+ * copied instead (sg_submit), every time. */
 static size_t sg_max_transfer(void *ctx)
 {
 	struct sg_path *p = ctx;
-	int n = 0;
+	int n = 0, segs = 0;
 	if (ioctl(p->f[0].fd, BLKSECTGET, &n) < 0 || n <= 0)
 		return 0;
-	return (size_t)n;
+	size_t max = (size_t)n;
+	long page = sysconf(_SC_PAGESIZE);
+	if (p->direct && page > 0 && ioctl(p->f[0].fd, SG_GET_SG_TABLESIZE, &segs) == 0 && segs > 0)
+		max = MIN(max, (size_t)segs * (size_t)page);
+	return max;
 }
 
 const struct rdp_backend_ops rdp_backend_sg = {

@@ -298,6 +298,8 @@ static void check_submit(struct rdp_path *p)
 			schedule(p, lun->checker_interval_ms);
 			return;
 		}
+		/* reopened, maybe behind another adapter: the LUN's served limit must cover it */
+		rdp_lun_limit_transfer_path(lun, p);
 	}
 	int rc = lun->env.backend->submit(p->bctx, r);
 	if (rc == 0) {

@@ -21,15 +21,32 @@ static size_t path_max_transfer(const struct rdp_lun *lun, const struct rdp_path
 	return lun->env.backend->max_transfer(p->bctx);
 }
 
-/* Lower B0h's MAXIMUM TRANSFER LENGTH (and OPTIMAL, which may not exceed it) to bytes. */
+/* The bytes of B0h the initiator sees: the page's own PAGE LENGTH, within what was read. */
+static size_t b0_len(const struct rdp_page *b0)
+{
+	if (!b0->data || b0->len < 4)
+		return 0;
+	return MIN(b0->len, 4 + (size_t)rdp_get_be16(b0->data + 2));
+}
+
+static void clamp_field(uint8_t *f, uint64_t blocks)
+{
+	if (rdp_get_be32(f) > blocks)
+		rdp_put_be32((uint32_t)MIN(blocks, UINT32_MAX), f);
+}
+
+/* Lower B0h's MAXIMUM TRANSFER LENGTH to bytes, and with it the fields SBC-4 bounds by it:
+ * OPTIMAL TRANSFER LENGTH, MAXIMUM ATOMIC TRANSFER LENGTH, and MAXIMUM COMPARE AND WRITE
+ * LENGTH, whose command carries twice its blocks. */
 static void clamp_b0(struct rdp_lun *lun, size_t bytes, const char *dev)
 {
 	struct rdp_page *b0 = &lun->vpd[0xb0];
 	uint32_t bs = lun->cap.block_size;
-	if (!bs)
+	uint64_t blocks = bs ? bytes / bs : 0;
+	if (!blocks)
 		return;
-	uint64_t blocks = bytes / bs;
-	if (!b0->data || b0->len < 16) {
+	size_t len = b0_len(b0);
+	if (len < 16) {
 		g_warning("lun %s: the backing LUN has no Block Limits page (VPD B0h): the "
 			  "initiator is told no transfer limit, and a command over %zu bytes (path "
 			  "%s) is refused with 05/24/00",
@@ -37,11 +54,14 @@ static void clamp_b0(struct rdp_lun *lun, size_t bytes, const char *dev)
 		return;
 	}
 	uint32_t max = rdp_get_be32(b0->data + 8);
-	if (!blocks || (max && max <= blocks))
+	if (max && max <= blocks)
 		return;
 	rdp_put_be32((uint32_t)MIN(blocks, UINT32_MAX), b0->data + 8);
-	if (rdp_get_be32(b0->data + 12) > blocks)
-		rdp_put_be32((uint32_t)MIN(blocks, UINT32_MAX), b0->data + 12);
+	clamp_field(b0->data + 12, blocks);
+	if (len >= 48)
+		clamp_field(b0->data + 44, blocks);
+	if (b0->data[5] > blocks / 2)
+		b0->data[5] = (uint8_t)(blocks / 2);
 	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", lun->name, "MESSAGE",
 			 "lun %s: MAXIMUM TRANSFER LENGTH served as %" PRIu64
 			 " blocks (%zu bytes: path %s takes no more; the backing LUN says %s%" PRIu32
@@ -68,9 +88,10 @@ void rdp_lun_limit_transfer_path(struct rdp_lun *lun, const struct rdp_path *p)
 {
 	size_t n = path_max_transfer(lun, p);
 	const struct rdp_page *b0 = &lun->vpd[0xb0];
-	if (!n || !lun->cap.block_size || !b0->data || b0->len < 16)
+	uint32_t bs = lun->cap.block_size;
+	if (!bs || n < bs || b0_len(b0) < 16)
 		return;
-	uint64_t served = (uint64_t)rdp_get_be32(b0->data + 8) * lun->cap.block_size;
+	uint64_t served = (uint64_t)rdp_get_be32(b0->data + 8) * bs;
 	if (served && served <= n)
 		return;
 	/* The initiator read the page when it found the LUN, so it may still send up to the old

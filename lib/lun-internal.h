@@ -83,6 +83,7 @@ struct rdp_lun {
 	uint64_t expired_logged_ns;	 /* rate limit of the "expired" message */
 	uint64_t expired_unlogged;	 /* expiries since that message */
 	uint64_t uncarriable;		 /* commands no path's queue could take (logged 1, 2, 4…) */
+	uint64_t nomem_busy;		 /* answered BUSY: no memory on any path (logged 1, 2, 4…) */
 	unsigned int marginal_err_count;
 	unsigned int marginal_window_ms;
 	unsigned int marginal_recovery_ms;

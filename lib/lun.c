@@ -220,13 +220,16 @@ static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *
 /* What a backend's refusal to start a request on p says. Only a device that cannot be reached
  * fails the path. A full queue is waited out (dm-multipath requeues on BLK_STS_RESOURCE the
  * same way), and so is a lack of memory while p has commands out, whose completions free some
- * and retry the wait. Data that p's queue cannot map (sg: EINVAL, more than its max_hw_sectors
- * or segments), or cannot find memory for with nothing else out (sg builds a command's
- * buffer from at most sg_tablesize elements, ENOMEM beyond), belongs to this command, not to
- * the path: it may fit another path, and no other command is affected. Nothing here waits
- * without bound: a command waits only for room that a completion will make. */
+ * and retry the wait. A lack of memory with nothing out is retried after a delay, a bounded
+ * number of times, then answered BUSY, which initiators retry: sg builds a command's buffer
+ * with GFP_ATOMIC, so ENOMEM is usually a passing shortage, not a property of the command.
+ * Data that p's queue cannot map (sg: EINVAL, more than its max_hw_sectors or segments), or
+ * an address it cannot use (EFAULT), belongs to this command, not to the path: it may fit
+ * another path, and no other command is affected. Nothing waits without bound: a command waits
+ * for room only while a completion will make some, and every wait ends at its deadline. */
 enum refusal {
 	REFUSED_NO_ROOM,
+	REFUSED_NO_MEMORY,
 	REFUSED_COMMAND,
 	REFUSED_PATH,
 };
@@ -239,11 +242,12 @@ static enum refusal refusal_of(int rc, const struct rdp_path *p)
 		return REFUSED_NO_ROOM;
 	case -ENOMEM:
 	case -ENOBUFS:
-		return p->st.inflight ? REFUSED_NO_ROOM : REFUSED_COMMAND;
+		return p->st.inflight ? REFUSED_NO_ROOM : REFUSED_NO_MEMORY;
 	case -EINVAL:
 	case -E2BIG:
 	case -EOVERFLOW:
 	case -EMSGSIZE:
+	case -EFAULT:
 		return REFUSED_COMMAND;
 	default:
 		return REFUSED_PATH;
@@ -254,6 +258,19 @@ static void refused_by_path(struct rdp_path *p, int rc)
 {
 	g_autofree char *why = g_strdup_printf("submit: %s", g_strerror(-rc));
 	rdp_path_error(p, why);
+}
+
+/* No path of the group can take cmd now or ever: ILLEGAL REQUEST, INVALID FIELD IN CDB, what
+ * SBC answers for a transfer length over the LUN's maximum (docs/commands.md). */
+static void refuse_uncarriable(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
+{
+	lun->uncarriable++;
+	if (!(lun->uncarriable & (lun->uncarriable - 1)))
+		g_warning("lun %s: no path can carry a command of %zu bytes (opcode 0x%02x), "
+			  "refused with 05/24/00; %" G_GUINT64_FORMAT " so far",
+			  lun->name, cmd->xfer_len, cmd->cdb[0], lun->uncarriable);
+	rdp_cmd_set_sense(cmd, 0x05, 0x24, 0x00);
+	finish_at(lun, cmd, now);
 }
 
 static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
@@ -281,9 +298,9 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 			refused_by_path(p, rc);
 			continue;
 		}
-		/* p is fine but did not take it: any other usable path of the group, else wait for
-		 * room; when every one refuses the command itself, it cannot be carried at all */
-		bool only_command = why == REFUSED_COMMAND;
+		/* p is fine but did not take it: any other usable path of the group; else the
+		 * mildest refusal decides: wait for room, retry for memory, or refuse the command */
+		enum refusal mildest = why;
 		for (unsigned int i = 0; i < lun->npaths; i++) {
 			struct rdp_path *q = lun->paths[i];
 			if (q == p || q->group != p->group || !rdp_path_usable(q))
@@ -294,24 +311,35 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 			why = refusal_of(rc, q);
 			if (why == REFUSED_PATH)
 				refused_by_path(q, rc);
-			else if (why == REFUSED_NO_ROOM)
-				only_command = false;
+			else if (why < mildest)
+				mildest = why;
 		}
-		if (only_command) {
-			/* ILLEGAL REQUEST, INVALID FIELD IN CDB: what SBC answers for a transfer
-			 * length over the LUN's maximum (docs/commands.md) */
-			lun->uncarriable++;
-			if (!(lun->uncarriable & (lun->uncarriable - 1)))
-				g_warning("lun %s: no path can carry a command of %zu bytes (opcode "
-					  "0x%02x), refused with 05/24/00; %" G_GUINT64_FORMAT
-					  " so far",
-					  lun->name, cmd->xfer_len, cmd->cdb[0], lun->uncarriable);
-			rdp_cmd_set_sense(cmd, 0x05, 0x24, 0x00);
-			finish_at(lun, cmd, now);
+		switch (mildest) {
+		case REFUSED_NO_ROOM:
+			q_insert_by_arrival(&lun->busy, cmd);
+			return WAITING;
+		case REFUSED_NO_MEMORY:
+			if (++cmd->attempts > lun->max_retries + lun->npaths) {
+				lun->nomem_busy++;
+				if (!(lun->nomem_busy & (lun->nomem_busy - 1)))
+					g_warning("lun %s: no memory on any path for a command of %zu "
+						  "bytes after %u tries: answered BUSY; %" G_GUINT64_FORMAT
+						  " so far",
+						  lun->name, cmd->xfer_len, cmd->attempts - 1,
+						  lun->nomem_busy);
+				cmd->status = RDP_SAM_BUSY;
+				cmd->resid = (int32_t)MIN(cmd->xfer_len, (size_t)INT32_MAX);
+				finish_at(lun, cmd, now);
+				return ENDED;
+			}
+			lun->st.retries++;
+			cmd->not_before_ns = now + rdp_ms_ns(RDP_RETRY_DELAY_MS);
+			q_push(&lun->delayed, cmd);
+			return WAITING;
+		default:
+			refuse_uncarriable(lun, cmd, now);
 			return ENDED;
 		}
-		q_insert_by_arrival(&lun->busy, cmd);
-		return WAITING;
 	}
 }
 

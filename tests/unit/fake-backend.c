@@ -240,10 +240,11 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 			if (req->cdb[2] == 0x83) {
 				size_t n = fake_vpd83(d, buf, sizeof(buf));
 				copy_out(req, buf, n);
-			} else if (req->cdb[2] == 0xb0 && d->b0_max_blocks) {
+			} else if (req->cdb[2] == 0xb0 && d->has_b0) {
 				uint8_t b0[64] = {0, 0xb0, 0, 0x3c};
-				rdp_put_be32(d->b0_max_blocks, b0 + 8);  /* MAXIMUM TRANSFER */
-				rdp_put_be32(d->b0_max_blocks, b0 + 12); /* OPTIMAL TRANSFER */
+				rdp_put_be32(d->b0_max_blocks, b0 + 8); /* MAXIMUM TRANSFER */
+				rdp_put_be32(d->b0_opt_blocks ? d->b0_opt_blocks : d->b0_max_blocks,
+					     b0 + 12); /* OPTIMAL TRANSFER */
 				copy_out(req, b0, sizeof(b0));
 			} else if (req->cdb[2] == 0x80) {
 				uint8_t p[] = {0, 0x80, 0, 4, 'S', 'N', '0', '1'};

@@ -27,7 +27,9 @@ struct fake_dev {
 	/* nonzero: the largest transfer its queue takes, as the sg driver's limit (BLKSECTGET);
 	 * submit says -EINVAL beyond it, as sg's write() does when the data does not map */
 	size_t max_xfer;
-	uint32_t b0_max_blocks; /* nonzero: it has a Block Limits page (VPD B0h) saying this */
+	bool has_b0;		/* it has a Block Limits page (VPD B0h) saying: */
+	uint32_t b0_max_blocks; /* MAXIMUM TRANSFER LENGTH */
+	uint32_t b0_opt_blocks; /* OPTIMAL TRANSFER LENGTH; 0: the same as the maximum */
 	unsigned int submitted;
 	unsigned int pending;
 	unsigned int by_opcode[256]; /* asynchronous submissions per CDB opcode */

@@ -768,19 +768,62 @@ static void test_submit_refused_keeps_paths(void)
 	g_assert_true(t.done);
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
 
-	/* no memory with nothing out: no completion would ever make room, so it is this
-	 * command's (sg: its buffer cannot be built), refused at once, the paths kept */
+	/* no memory with nothing out: no completion will make room, and sg allocates with
+	 * GFP_ATOMIC, so it is a passing shortage: retried after a delay, the paths kept */
 	a->submit_error = -ENOMEM;
 	b->submit_error = -ENOMEM;
 	tcmd_init(&t, 0x28, 0, 1);
 	rdp_lun_submit(lun, &t.c);
-	g_assert_true(t.done);
-	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
-	g_assert_cmpuint(t.c.sense[12], ==, 0x24);
+	g_assert_false(t.done);
 	for (unsigned int i = 0; i < 2; i++)
 		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
 	a->submit_error = 0;
 	b->submit_error = 0;
+	fake_now += SEC / 5;
+	rdp_lun_tick(lun);
+	g_assert_cmpuint(fake_complete_all(), ==, 1);
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+
+	/* a shortage that lasts: bounded (max_retries + paths tries), then BUSY, which the
+	 * initiator retries; never ILLEGAL REQUEST, never a failed path */
+	a->submit_error = -ENOMEM;
+	b->submit_error = -ENOMEM;
+	tcmd_init(&t, 0x28, 0, 1);
+	rdp_lun_submit(lun, &t.c);
+	for (int i = 0; i < 20 && !t.done; i++) {
+		fake_now += SEC / 5;
+		rdp_lun_tick(lun);
+	}
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_BUSY);
+	g_assert_cmpint(t.c.resid, ==, 512);
+	for (unsigned int i = 0; i < 2; i++)
+		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+	a->submit_error = 0;
+	b->submit_error = 0;
+
+	/* too large for one path while the other is full: it waits for room on the other,
+	 * and goes there when it has some */
+	a->max_xfer = 2048;
+	b->max_xfer = 0;
+	b->queue_limit = 1;
+	a->submit_error = -EBUSY; /* first goes to b and fills it */
+	tcmd_init(&first, 0x28, 0, 1);
+	rdp_lun_submit(lun, &first.c);
+	a->submit_error = 0;
+	g_assert_cmpuint(b->pending, ==, 1);
+	tcmd_init(&t, 0x28, 0, 8);
+	rdp_lun_submit(lun, &t.c);
+	g_assert_false(t.done);
+	g_assert_cmpuint(fake_complete_dev(b, 1), ==, 1); /* room on b: t goes there */
+	g_assert_cmpuint(b->pending, ==, 1);
+	while (fake_complete_all())
+		;
+	g_assert_true(t.done);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+	b->queue_limit = 0;
+	a->max_xfer = 0;
 	fake_lun_close(lun);
 }
 
@@ -818,6 +861,7 @@ static void test_max_transfer_from_paths(void)
 	uint32_t max, opt;
 
 	setup_two(&a, &b);
+	a->has_b0 = b->has_b0 = true;
 	a->b0_max_blocks = b->b0_max_blocks = 4096;
 	a->max_xfer = 128 * 1024;
 	b->max_xfer = 64 * 1024;
@@ -829,6 +873,7 @@ static void test_max_transfer_from_paths(void)
 
 	/* the LUN's own limit below the paths': kept */
 	setup_two(&a, &b);
+	a->has_b0 = b->has_b0 = true;
 	a->b0_max_blocks = b->b0_max_blocks = 64;
 	a->max_xfer = b->max_xfer = 128 * 1024;
 	lun = open_lun(paths);
@@ -837,14 +882,47 @@ static void test_max_transfer_from_paths(void)
 	g_assert_cmpuint(opt, ==, 64);
 	fake_lun_close(lun);
 
-	/* no limit from the LUN (0): the paths' */
+	/* the LUN says 0xffffffff: the paths' */
 	setup_two(&a, &b);
+	a->has_b0 = b->has_b0 = true;
 	a->b0_max_blocks = b->b0_max_blocks = 0xffffffff;
 	a->max_xfer = b->max_xfer = 256 * 1024;
 	lun = open_lun(paths);
 	served_b0(lun, &max, &opt);
 	g_assert_cmpuint(max, ==, 512);
 	g_assert_cmpuint(opt, ==, 512);
+	fake_lun_close(lun);
+
+	/* the LUN says 0 (no limit) and an OPTIMAL below the paths': the paths' maximum, its
+	 * OPTIMAL kept; 4 KiB blocks count in blocks of 4 KiB */
+	setup_two(&a, &b);
+	a->has_b0 = b->has_b0 = true;
+	a->b0_max_blocks = b->b0_max_blocks = 0;
+	a->b0_opt_blocks = b->b0_opt_blocks = 8;
+	a->block_size = b->block_size = 4096;
+	a->max_xfer = b->max_xfer = 256 * 1024;
+	lun = open_lun(paths);
+	served_b0(lun, &max, &opt);
+	g_assert_cmpuint(max, ==, 64);
+	g_assert_cmpuint(opt, ==, 8);
+	fake_lun_close(lun);
+
+	/* a path that joins later with a smaller queue lowers it */
+	setup_two(&a, &b);
+	a->has_b0 = b->has_b0 = true;
+	a->b0_max_blocks = b->b0_max_blocks = 4096;
+	a->max_xfer = b->max_xfer = 128 * 1024;
+	struct fake_dev *c = fake_dev_add("sg2", WWID);
+	c->max_xfer = 32 * 1024;
+	lun = open_lun(paths);
+	served_b0(lun, &max, &opt);
+	g_assert_cmpuint(max, ==, 256);
+	g_autoptr(GError) err = NULL;
+	g_assert_cmpint(rdp_lun_add_path(lun, "sg2", NULL, &err), ==, 0);
+	g_assert_no_error(err);
+	served_b0(lun, &max, &opt);
+	g_assert_cmpuint(max, ==, 64);
+	g_assert_cmpuint(opt, ==, 64);
 	fake_lun_close(lun);
 }
 
