@@ -48,7 +48,9 @@ struct rdp_dev {
 	guint uio_source;
 	guint tick_source;
 	unsigned int ticks;
-	guint kick_source;
+	guint kick_source;		  /* removed: the last kick, then free */
+	struct rdp_deferred *kick_soon;	  /* the kick of an iteration's completions */
+	struct rdp_file_read *timeout_read; /* cmd_time_out being re-read, off the loop */
 	bool removed;
 	bool stopping;		  /* the daemon stops: the ring is no longer read */
 	bool timeout_known;	  /* cmd_time_out was read from configfs */
@@ -76,15 +78,20 @@ static bool read_sysfs(const char *path, char **out, GError **err)
 	return true;
 }
 
+static bool parse_u64(const char *s, uint64_t *v)
+{
+	char *end = NULL;
+	errno = 0;
+	*v = g_ascii_strtoull(s, &end, 0); /* uio map sizes are hex, configfs decimal */
+	return !errno && end != s && !*end;
+}
+
 static bool read_sysfs_u64(const char *path, uint64_t *v, GError **err)
 {
 	g_autofree char *s = NULL;
 	if (!read_sysfs(path, &s, err))
 		return false;
-	char *end = NULL;
-	errno = 0;
-	*v = g_ascii_strtoull(s, &end, 0); /* uio map sizes are hex, configfs decimal */
-	if (errno || end == s || *end) {
+	if (!parse_u64(s, v)) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: not a number: '%s'", path, s);
 		return false;
 	}
@@ -93,29 +100,45 @@ static bool read_sysfs_u64(const char *path, uint64_t *v, GError **err)
 
 /* ---- completions and kicks ---- */
 
-static gboolean dev_kick(gpointer data)
+static void dev_kick_now(void *data)
 {
 	struct rdp_dev *dev = data;
 	uint32_t one = 1;
 
-	dev->kick_source = 0;
 	if (rdp_ring_needs_kick(&dev->ring)) {
 		if (write(dev->fd, &one, sizeof(one)) != sizeof(one))
 			g_warning("%s: kick failed: %s", dev->name, g_strerror(errno));
 		rdp_ring_kicked(&dev->ring);
 		dev->kicks++;
 	}
+}
+
+/* A removed device: the last kick, then it is freed (from an idle: never inside the
+ * completion that finished its last command, whose caller still uses it). */
+static gboolean dev_kick_and_free(gpointer data)
+{
+	struct rdp_dev *dev = data;
+
+	dev->kick_source = 0;
+	dev_kick_now(dev);
 	if (dev->removed && dev->inflight == 0)
 		dev_free(dev);
 	return G_SOURCE_REMOVE;
 }
 
-/* Completions of one loop iteration share a kick: the idle runs after the other ready sources
- * of the same priority, so it never starves them and never lags more than one iteration. */
+/* Completions of one loop iteration share a kick, made before the loop next waits: at the
+ * start of the next iteration, which costs no iteration of its own (lib/loop.c). */
 static void dev_schedule_kick(struct rdp_dev *dev)
 {
-	if (!dev->kick_source)
-		dev->kick_source = g_idle_add_full(G_PRIORITY_DEFAULT, dev_kick, dev, NULL);
+	if (dev->removed) {
+		if (!dev->kick_source)
+			dev->kick_source = g_idle_add_full(G_PRIORITY_DEFAULT, dev_kick_and_free, dev,
+							   NULL);
+		return;
+	}
+	if (!dev->kick_soon)
+		dev->kick_soon = rdp_loop_deferred_new(dev_kick_now, dev);
+	rdp_loop_deferred_arm(dev->kick_soon);
 }
 
 /* A completion: the watchdog's clock restarts, and a stall it reported is over. */
@@ -239,17 +262,44 @@ static gboolean dev_uio_readable(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* The kernel's cmd_time_out, read at attach and every tick: targetcli may set it after the
- * backstore is created, before it is exported (the kernel refuses changes once exported). A
+/* The kernel's cmd_time_out, read at attach and every second after: targetcli may set it after
+ * the backstore is created, before it is exported (the kernel refuses changes once exported). A
  * file that cannot be read keeps the last value. */
+static void dev_set_kernel_timeout(struct rdp_dev *dev, uint64_t s)
+{
+	if (s <= UINT32_MAX / 1000) {
+		rdp_lun_set_kernel_timeout(dev->lun, (unsigned int)s * 1000);
+		dev->timeout_known = true;
+	}
+}
+
 static void dev_read_kernel_timeout(struct rdp_dev *dev)
 {
 	g_autofree char *path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
 	uint64_t s;
-	if (read_sysfs_u64(path, &s, NULL) && s <= UINT32_MAX / 1000) {
-		rdp_lun_set_kernel_timeout(dev->lun, (unsigned int)s * 1000);
-		dev->timeout_known = true;
-	}
+	if (read_sysfs_u64(path, &s, NULL))
+		dev_set_kernel_timeout(dev, s);
+}
+
+static void dev_kernel_timeout_read(const char *text, const GError *err, void *data)
+{
+	struct rdp_dev *dev = data;
+	uint64_t s;
+	dev->timeout_read = NULL;
+	if (text && parse_u64(text, &s))
+		dev_set_kernel_timeout(dev, s);
+}
+
+/* The same, from the tick: never on the loop. Deleting the backstore (rmdir of its configfs
+ * directory) holds that directory locked while the kernel waits for this loop's netlink reply,
+ * and an open() of one of its attributes waits for the lock: read on the loop, the two waited
+ * for each other for good (the profile VM run of 2026-12-03 hung so in a teardown). */
+static void dev_reread_kernel_timeout(struct rdp_dev *dev)
+{
+	if (dev->timeout_read)
+		return;
+	g_autofree char *path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
+	dev->timeout_read = rdp_loop_read_file(path, dev_kernel_timeout_read, dev);
 }
 
 /* How long the ring may have work and no completion before the watchdog says so: well under
@@ -290,7 +340,7 @@ static gboolean dev_tick(gpointer data)
 {
 	struct rdp_dev *dev = data;
 	if (++dev->ticks % (1000 / DEV_TICK_MS) == 0) /* once a second is soon enough */
-		dev_read_kernel_timeout(dev);
+		dev_reread_kernel_timeout(dev);
 	dev_watchdog(dev);
 	rdp_lun_tick(dev->lun);
 	return G_SOURCE_CONTINUE;
@@ -606,6 +656,10 @@ static void dev_free(struct rdp_dev *dev)
 		g_source_remove(dev->tick_source);
 	if (dev->kick_source)
 		g_source_remove(dev->kick_source);
+	if (dev->kick_soon && rdp_loop_deferred_armed(dev->kick_soon) && dev->fd >= 0)
+		dev_kick_now(dev); /* what completed in this iteration still reaches the kernel */
+	rdp_loop_deferred_free(dev->kick_soon);
+	rdp_loop_read_cancel(dev->timeout_read);
 	if (dev->map)
 		munmap(dev->map, dev->map_size);
 	if (dev->fd >= 0)

@@ -7,11 +7,15 @@
  *   everything that poll() reported, so statistics lose nothing that was measurable.
  * - fd watches that do not wake the loop they run in: see rdp_loop_fd_add();
  * - a periodic tick on a timerfd: a GLib timeout makes every iteration read the clock twice
- *   (prepare and check), whether or not it is due; a timerfd is one more fd in poll(). */
+ *   (prepare and check), whether or not it is due; a timerfd is one more fd in poll();
+ * - work deferred to the end of an iteration (the ring's kick, shared by all the completions
+ *   of the iteration) without an iteration of its own: see rdp_loop_deferred_new();
+ * - reads of configfs attributes that never block the loop: see rdp_loop_read_file(). */
 #include <errno.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib-unix.h>
 
 #include "rdp.h"
@@ -147,4 +151,117 @@ guint rdp_loop_tick_add(unsigned int ms, GSourceFunc fn, gpointer data)
 	guint id = g_source_attach(s, NULL);
 	g_source_unref(s);
 	return id;
+}
+
+/* The next iteration's prepare phase runs right after this one's dispatches and before its
+ * poll(): that is where deferred work goes. At G_PRIORITY_HIGH it is prepared ahead of every
+ * source of ours and GLib's defaults (GLib stops preparing lower priorities once a higher one
+ * is ready). Never ready itself: it is never dispatched. */
+struct rdp_deferred {
+	GSource s;
+	bool armed;
+	void (*fn)(void *data);
+	void *data;
+};
+
+static gboolean deferred_prepare(GSource *s, gint *timeout)
+{
+	struct rdp_deferred *d = (struct rdp_deferred *)s;
+	*timeout = -1;
+	if (d->armed) {
+		d->armed = false;
+		d->fn(d->data);
+	}
+	return FALSE;
+}
+
+static gboolean deferred_dispatch(GSource *s, GSourceFunc cb, gpointer data)
+{
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs deferred_funcs = {
+	.prepare = deferred_prepare,
+	.dispatch = deferred_dispatch,
+};
+
+struct rdp_deferred *rdp_loop_deferred_new(void (*fn)(void *data), void *data)
+{
+	GSource *s = g_source_new(&deferred_funcs, sizeof(struct rdp_deferred));
+	struct rdp_deferred *d = (struct rdp_deferred *)s;
+	d->fn = fn;
+	d->data = data;
+	g_source_set_name(s, "rdp-deferred");
+	g_source_set_priority(s, G_PRIORITY_HIGH);
+	g_source_attach(s, NULL);
+	return d;
+}
+
+void rdp_loop_deferred_arm(struct rdp_deferred *d)
+{
+	d->armed = true;
+}
+
+bool rdp_loop_deferred_armed(const struct rdp_deferred *d)
+{
+	return d->armed;
+}
+
+void rdp_loop_deferred_free(struct rdp_deferred *d)
+{
+	if (!d)
+		return;
+	g_source_destroy(&d->s);
+	g_source_unref(&d->s);
+}
+
+struct rdp_file_read {
+	char *path;
+	rdp_file_read_fn fn;
+	void *data;
+	bool cancelled;
+};
+
+static void read_file_thread(GTask *task, gpointer source, gpointer data, GCancellable *c)
+{
+	struct rdp_file_read *r = data;
+	char *text = NULL;
+	GError *err = NULL;
+	if (g_file_get_contents(r->path, &text, NULL, &err))
+		g_task_return_pointer(task, g_strstrip(text), g_free);
+	else
+		g_task_return_error(task, err);
+}
+
+/* on the loop, where cancel runs too: no lock needed for the flag */
+static void read_file_done(GObject *source, GAsyncResult *res, gpointer data)
+{
+	struct rdp_file_read *r = data;
+	GError *err = NULL;
+	char *text = g_task_propagate_pointer(G_TASK(res), &err);
+	if (!r->cancelled)
+		r->fn(text, err, r->data);
+	g_free(text);
+	g_clear_error(&err);
+	g_free(r->path);
+	g_free(r);
+}
+
+struct rdp_file_read *rdp_loop_read_file(const char *path, rdp_file_read_fn fn, void *data)
+{
+	struct rdp_file_read *r = g_new0(struct rdp_file_read, 1);
+	r->path = g_strdup(path);
+	r->fn = fn;
+	r->data = data;
+	GTask *t = g_task_new(NULL, NULL, read_file_done, r);
+	g_task_set_task_data(t, r, NULL);
+	g_task_run_in_thread(t, read_file_thread);
+	g_object_unref(t);
+	return r;
+}
+
+void rdp_loop_read_cancel(struct rdp_file_read *r)
+{
+	if (r)
+		r->cancelled = true;
 }

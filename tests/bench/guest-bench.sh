@@ -17,12 +17,13 @@
 # FO_FAULT_AT (8), BENCH_FAILOVER (1; 0 skips both stalls), BENCH_AGG (1; 0 skips aggregation),
 # AGG_RUNTIME (10), BENCH_DIO (1: sg allow_dio=1 for rdp), BENCH_SCALE (1; 0 skips the scale
 # part: SCALE_LUNS (1,2,4,8) LUNs at once, each on its own scsi_debug LUN over 2 paths, 4k randread QD32
-# per LUN; one LUN at QD 1/8/32/128; one LUN beside a CPU-bound process), given as VAR=VALUE.
+# per LUN; one LUN at QD 1/8/32/128; one LUN beside a CPU-bound process), BENCH_MAIN (1; 0 skips
+# the four cases and the failover stalls of rdp, dm and one path), given as VAR=VALUE.
 set -euo pipefail
 for a in "$@"; do # VAR=VALUE arguments from tests/bench/run
 	case $a in
 	BENCH_RUNTIME=* | BENCH_RAMP=* | FO_RUNTIME=* | FO_FAULT_AT=* | BENCH_FAILOVER=* | BENCH_AGG=* | \
-		AGG_RUNTIME=* | BENCH_DIO=* | BENCH_SCALE=* | SCALE_LUNS=*) export "${a?}" ;;
+		AGG_RUNTIME=* | BENCH_DIO=* | BENCH_SCALE=* | SCALE_LUNS=* | BENCH_MAIN=*) export "${a?}" ;;
 	*) echo "guest-bench: unknown argument $a" >&2; exit 2 ;;
 	esac
 done
@@ -40,6 +41,7 @@ AGG_NDELAY=10000000 # 10 ms per command
 AGG_QDEPTH=4        # per path: 400 commands/s at most
 DIO=${BENCH_DIO:-1}
 SCALE=${BENCH_SCALE:-1}
+MAIN=${BENCH_MAIN:-1}
 IFS=, read -ra SCALE_N <<<"${SCALE_LUNS:-1,2,4,8}"
 SCALE_QD=(1 8 128) # and 32: the 1-LUN case of SCALE_N
 HANG_TIMEOUT=5  # s: rdp cmd_timeout, and the sd devices' timeout for dm
@@ -70,7 +72,6 @@ grouping = multibus
 selector = queue-length
 cmd_timeout = $HANG_TIMEOUT
 EOT
-rdp_start --config /tmp/bench.conf
 
 # front_info BACKEND DISK: what the initiator sees, for the JSON
 front_info() {
@@ -166,7 +167,12 @@ teardown_loop() {
 _path0_active() { grep -c "path ${PATH_SG[0]} [a-z]* -> active" "$RDP_LOG" || true; }
 _path0_back() { (($(_path0_active) > $1)); }
 
+sectors=$(blockdev --getsz "/dev/${PATH_SD[0]}")
+majmin() { cat "/sys/block/$1/dev"; }
+
+if ((MAIN)); then
 # --- (a) tcmu-rdp ---------------------------------------------------------------------------------
+rdp_start --config /tmp/bench.conf
 rdp_export bench bench "${SIZE_MB}M"
 disk=$(rdp_loop_disk)
 perf rdp "$disk"
@@ -187,8 +193,6 @@ teardown_loop
 rdp_stop
 
 # --- (b) dm-multipath -------------------------------------------------------------------------------
-sectors=$(blockdev --getsz "/dev/${PATH_SD[0]}")
-majmin() { cat "/sys/block/$1/dev"; }
 # <start> <len> multipath <#features> <#hw handler args> <#path groups> <initial group>
 #   <selector> <#selector args> <#paths> <#path args> {<path> <repeat_count>}...
 table="0 $sectors multipath 0 0 1 1 queue-length 0 2 1 $(majmin "${PATH_SD[0]}") 1 $(majmin "${PATH_SD[1]}") 1"
@@ -233,6 +237,8 @@ vm_targetcli >/dev/null <<EOT
 /loopback delete $RDP_LOOP_WWN
 /backstores/block delete one
 EOT
+
+fi # MAIN
 
 # --- (d) aggregation over latency-bound paths -------------------------------------------------------
 # scsi_debug answers each command after AGG_NDELAY and each path takes AGG_QDEPTH at a time, so a
@@ -432,12 +438,15 @@ r = {"note": "TCG (no KVM): the VM is CPU-bound and absolute figures mean nothin
      "setup": {"paths": 2, "scsi_debug": "add_host=4 dev_size_mb=256 vpd_use_hostno=0 (paths 0 and 1 used)",
                "rdp": "user:rdp, grouping=multibus, selector=queue-length, cmd_timeout=%ss" % hang_timeout,
                "sg_allow_dio": json.load(open(f"{res}/rdp-sg.json"))["sg_allow_dio"],
-               "dm": open(f"{res}/dm-table.txt").read().strip(),
+               "dm": open(f"{res}/dm-table.txt").read().strip() if os.path.exists(f"{res}/dm-table.txt") else None,
                "one": "LIO block backstore on one sd path",
                "fio": f"libaio direct=1 time_based runtime={runtime}s ramp_time={ramp}s",
-               "front": {be: json.load(open(f"{res}/{be}-front.json")) for be in backends}},
+               "front": {be: json.load(open(f"{res}/{be}-front.json")) for be in backends
+                         if os.path.exists(f"{res}/{be}-front.json")}},
      "cases": {}}
 for case in cases:
+    if not os.path.exists(f"{res}/rdp-{case}.json"):
+        continue  # BENCH_MAIN=0
     e = {be: fig(be, case) for be in backends}
     e["rdp_dm_iops"] = ratio(e["rdp"]["iops"], e["dm"]["iops"])
     e["rdp_one_iops"] = ratio(e["rdp"]["iops"], e["one"]["iops"])

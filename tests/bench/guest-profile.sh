@@ -18,7 +18,8 @@ source "$RDP_SRC/tests/vm/rdp-lib.sh"
 RUNTIME=${PROF_RUNTIME:-12}
 # fio cases rw-bs-qd, space-separated
 CASES=${PROF_CASES:-randread-4k-32 read-128k-8}
-# daemon variants NAME=BINARY[:dio], space-separated; ":dio" runs it with sg allow_dio=1
+# daemon variants NAME=BINARY[:dio][:blk=N], space-separated; ":dio" runs it with sg
+# allow_dio=1, ":blk=N" creates the backstore with TCMU data area blocks of N pages
 DAEMONS=${PROF_DAEMONS:-rdp=$RDPD rdp-dio=$RDPD:dio}
 RES=$VMOUT/profile
 mkdir -p "$RES"
@@ -89,15 +90,19 @@ limits() {
 }
 
 for v in $DAEMONS; do
-	name=${v%%=*} bin=${v#*=} dio=0
+	name=${v%%=*} bin=${v#*=} dio=0 control=""
+	if [[ $bin == *:blk=* ]]; then # TCMU data area blocks of N pages
+		control=data_pages_per_blk=${bin##*:blk=}
+		bin=${bin%:blk=*}
+	fi
 	[[ $bin == *:dio ]] && dio=1 && bin=${bin%:dio}
 	echo "$dio" >/sys/module/sg/parameters/allow_dio
 	RDPD=$bin
 	rdp_start --config /tmp/prof.conf
-	rdp_export prof prof "${SIZE_MB}M"
+	rdp_export prof prof "${SIZE_MB}M" "$control"
 	disk=$(rdp_loop_disk)
 	limits "$name" "$disk"
-	for f in /sys/kernel/config/target/core/user_*/prof/attrib/{hw_max_sectors,max_data_area_mb,hw_queue_depth}; do
+	for f in /sys/kernel/config/target/core/user_*/prof/attrib/{hw_max_sectors,max_data_area_mb,hw_queue_depth,data_pages_per_blk}; do
 		[[ -r $f ]] && echo "PROFILE $name backstore ${f##*/} $(<"$f")"
 	done
 	for c in $CASES; do profile "$name" "$disk" "$c" "$RDP_PID"; done

@@ -46,11 +46,12 @@ rdp_summary() {
 }
 _rdp_more_summaries() { (($(grep -c "summary " "$RDP_LOG" || true) > $1)); }
 
-# rdp_export NAME CFGSTRING [SIZE]: one targetcli run that creates the user:rdp backstore NAME
-# (default 128M) and puts it behind LUN 0 of the tcm_loop target $RDP_LOOP_WWN.
+# rdp_export NAME CFGSTRING [SIZE] [CONTROL]: one targetcli run that creates the user:rdp
+# backstore NAME (default 128M; CONTROL: TCMU control options such as data_pages_per_blk=32)
+# and puts it behind LUN 0 of the tcm_loop target $RDP_LOOP_WWN.
 rdp_export() {
 	vm_targetcli >/dev/null <<EOT
-/backstores/user:rdp create name=$1 size=${3:-128M} cfgstring=$2
+/backstores/user:rdp create name=$1 size=${3:-128M} cfgstring=$2${4:+ control=$4}
 /loopback create $RDP_LOOP_WWN
 /loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/$1
 EOT

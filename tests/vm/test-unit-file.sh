@@ -78,6 +78,9 @@ vm_assert_eq active "$(unit_prop ActiveState)" "$UNIT after targetcli"
 journal_has "dbus: CheckConfig" ||
 	vm_fail "the activated daemon did not answer targetcli's CheckConfig"
 vm_log "$UNIT started by D-Bus activation"
+vm_assert_eq 1 "$(</sys/module/sg/parameters/allow_dio)" "sg allow_dio after the unit started"
+journal_has "sg direct I/O is on" || vm_fail "the daemon did not log sg direct I/O as on"
+vm_log "the unit turned sg direct I/O on; the daemon logged it"
 
 # 2. The sandbox is in force on the daemon.
 pid=$(unit_prop MainPID)
