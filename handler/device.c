@@ -51,6 +51,7 @@ struct rdp_dev {
 	guint kick_source;		  /* removed: the last kick, then free */
 	struct rdp_deferred *kick_soon;	  /* the kick of an iteration's completions */
 	struct rdp_file_read *timeout_read; /* cmd_time_out being re-read, off the loop */
+	uint32_t block_size;		    /* hw_block_size, read at attach (read-only after) */
 	bool removed;
 	bool stopping;		  /* the daemon stops: the ring is no longer read */
 	bool timeout_known;	  /* cmd_time_out was read from configfs */
@@ -100,17 +101,26 @@ static bool read_sysfs_u64(const char *path, uint64_t *v, GError **err)
 
 /* ---- completions and kicks ---- */
 
-static void dev_kick_now(void *data)
+/* Returns false when a kick was due and failed. */
+static bool dev_kick(struct rdp_dev *dev)
 {
-	struct rdp_dev *dev = data;
 	uint32_t one = 1;
+	bool ok = true;
 
 	if (rdp_ring_needs_kick(&dev->ring)) {
-		if (write(dev->fd, &one, sizeof(one)) != sizeof(one))
+		if (write(dev->fd, &one, sizeof(one)) != sizeof(one)) {
 			g_warning("%s: kick failed: %s", dev->name, g_strerror(errno));
+			ok = false;
+		}
 		rdp_ring_kicked(&dev->ring);
 		dev->kicks++;
 	}
+	return ok;
+}
+
+static void dev_kick_now(void *data)
+{
+	dev_kick(data);
 }
 
 /* A removed device: the last kick, then it is freed (from an idle: never inside the
@@ -296,7 +306,7 @@ static void dev_kernel_timeout_read(const char *text, const GError *err, void *d
  * for each other for good (the profile VM run of 2026-12-03 hung so in a teardown). */
 static void dev_reread_kernel_timeout(struct rdp_dev *dev)
 {
-	if (dev->timeout_read)
+	if (dev->timeout_read || dev->removed || dev->stopping)
 		return;
 	g_autofree char *path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
 	dev->timeout_read = rdp_loop_read_file(path, dev_kernel_timeout_read, dev);
@@ -432,16 +442,11 @@ unsigned int rdp_dev_inflight(const struct rdp_dev *dev)
 
 bool rdp_dev_save_resume(struct rdp_dev *dev)
 {
-	if (!dev->stopping || dev->inflight || !dev->map || dev->ring.broken ||
-	    !dev->empty_seen_ns)
+	/* the completions written since the last kick reach the kernel now, whatever follows: the
+	 * loop has stopped, and the kick of its last iteration was still to come */
+	bool kicked = dev->map && !dev->ring.broken && dev_kick(dev);
+	if (!kicked || !dev->stopping || dev->inflight || !dev->empty_seen_ns)
 		return false;
-	/* the completions written since the last kick must reach the kernel now */
-	if (rdp_ring_needs_kick(&dev->ring)) {
-		uint32_t one = 1;
-		if (write(dev->fd, &one, sizeof(one)) != sizeof(one))
-			return false;
-		rdp_ring_kicked(&dev->ring);
-	}
 	g_autofree char *path = resume_path(dev);
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -559,6 +564,7 @@ static bool attach_finish(struct rdp_dev_attach *a, GError **err)
 	    !read_sysfs_u64(bs_path, &block_size, err) ||
 	    !rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)block_size, err))
 		return false;
+	dev->block_size = (uint32_t)block_size;
 	/* no command outlives the kernel's wait for it */
 	dev_read_kernel_timeout(dev);
 	if (!dev_map(dev, err))
@@ -656,8 +662,8 @@ static void dev_free(struct rdp_dev *dev)
 		g_source_remove(dev->tick_source);
 	if (dev->kick_source)
 		g_source_remove(dev->kick_source);
-	if (dev->kick_soon && rdp_loop_deferred_armed(dev->kick_soon) && dev->fd >= 0)
-		dev_kick_now(dev); /* what completed in this iteration still reaches the kernel */
+	if (dev->map && !dev->ring.broken)
+		dev_kick_now(dev); /* what completed (also in rdp_lun_close above) reaches the kernel */
 	rdp_loop_deferred_free(dev->kick_soon);
 	rdp_loop_read_cancel(dev->timeout_read);
 	if (dev->map)
@@ -722,13 +728,12 @@ void rdp_dev_hotplug_remove(struct rdp_dev *dev, const char *devnode)
 		g_message("lun %s: path %s removed (hotplug)", dev->name, devnode);
 }
 
+/* Inside the kernel's RECONFIG wait: no configfs read here (a backstore deletion queued
+ * behind the dev_size store would make it wait for that wait). hw_block_size is read-only
+ * once the device is configured: the value read at attach is the value. */
 int rdp_dev_resize(struct rdp_dev *dev, uint64_t dev_size, GError **err)
 {
-	uint64_t block_size;
-	g_autofree char *bs_path = g_build_filename(dev->cfgdir, "attrib", "hw_block_size", NULL);
-	if (!read_sysfs_u64(bs_path, &block_size, err))
-		return -EIO;
-	return rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)block_size, err) ? 0 : -EINVAL;
+	return rdp_lun_check_frontend(dev->lun, dev_size, dev->block_size, err) ? 0 : -EINVAL;
 }
 
 uint32_t rdp_dev_minor(const struct rdp_dev *dev)

@@ -235,8 +235,8 @@ static void adopt_existing(struct daemon *d)
 }
 
 /* sg moves data straight between the device and the TCMU data area only when its module
- * parameter allows it; else every command's data is copied once more. A kernel-wide setting is
- * the administrator's to change (docs/operations.md), so it is reported, not set. */
+ * parameter allows it; else every command's data is copied once more. The daemon itself only
+ * reports the kernel-wide setting; the systemd unit sets it (docs/operations.md). */
 static void log_sg_direct_io(void)
 {
 	g_autofree char *v = NULL;

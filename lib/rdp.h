@@ -256,20 +256,21 @@ guint rdp_loop_fd_add(int fd, GUnixFDSourceFunc fn, gpointer data);
 /* g_timeout_add(ms, ...) on a timerfd, so iterations that it is not due in read no clock; same
  * recursion rule. Remove with g_source_remove() (closes the timerfd). */
 guint rdp_loop_tick_add(unsigned int ms, GSourceFunc fn, gpointer data);
-/* Work put off to the end of the current iteration of the default context: once armed, fn
- * runs at the start of the next iteration, before its poll(), however many times it was armed
- * meanwhile. Unlike an idle source it costs no iteration of its own (an idle makes the next
- * poll() return at once for it). fn must not destroy its own source. */
 /* Read a small file (a configfs or sysfs attribute) in a worker thread and hand its text,
- * stripped, to fn on the default context. From the loop itself such a read can hang for good:
- * an open() under a configfs directory that is being removed waits for the removal, and the
- * removal of a TCMU device waits for this loop's netlink reply. text is NULL when the file
+ * stripped, to fn on the calling thread's default context (the daemon's loop). From the loop
+ * itself such a read can hang for good: an open() under a configfs directory that is being
+ * removed waits for the removal, and the removal of a TCMU device waits for this loop's
+ * netlink reply. text is NULL when the file
  * could not be read (err says why). After rdp_loop_read_cancel() fn is not called; the
  * worker's result is dropped whenever it comes. */
 typedef void (*rdp_file_read_fn)(const char *text, const GError *err, void *data);
 struct rdp_file_read;
 struct rdp_file_read *rdp_loop_read_file(const char *path, rdp_file_read_fn fn, void *data);
 void rdp_loop_read_cancel(struct rdp_file_read *r);
+/* Work put off to the end of the current iteration of the default context: once armed, fn
+ * runs at the start of the next iteration, before its poll(), however many times it was armed
+ * meanwhile. Unlike an idle source it costs no iteration of its own (an idle makes the next
+ * poll() return at once for it). fn must not destroy its own source. */
 struct rdp_deferred;
 struct rdp_deferred *rdp_loop_deferred_new(void (*fn)(void *data), void *data);
 void rdp_loop_deferred_arm(struct rdp_deferred *d);
