@@ -858,54 +858,35 @@ static void test_max_transfer_from_paths(void)
 {
 	struct fake_dev *a, *b;
 	static const char *const paths[] = {"sg0", "sg1", NULL};
+	static const struct {
+		const char *what;
+		uint32_t lun_max, lun_opt, block_size;
+		size_t xfer_a, xfer_b;
+		uint32_t want_max, want_opt;
+	} cases[] = {
+	    {"the smallest path's (64 KiB of 512-byte blocks)", 4096, 0, 512, 128 << 10, 64 << 10, 128, 128},
+	    {"the LUN's own limit below the paths': kept", 64, 0, 512, 128 << 10, 128 << 10, 64, 64},
+	    {"the LUN says 0xffffffff: the paths'", 0xffffffff, 0, 512, 256 << 10, 256 << 10, 512, 512},
+	    {"the LUN says 0 (no limit), OPTIMAL below: the paths', OPTIMAL kept, in 4 KiB blocks",
+	     0, 8, 4096, 256 << 10, 256 << 10, 64, 8},
+	};
 	uint32_t max, opt;
 
-	setup_two(&a, &b);
-	a->has_b0 = b->has_b0 = true;
-	a->b0_max_blocks = b->b0_max_blocks = 4096;
-	a->max_xfer = 128 * 1024;
-	b->max_xfer = 64 * 1024;
-	struct rdp_lun *lun = open_lun(paths);
-	served_b0(lun, &max, &opt);
-	g_assert_cmpuint(max, ==, 128); /* 64 KiB of 512-byte blocks */
-	g_assert_cmpuint(opt, ==, 128);
-	fake_lun_close(lun);
-
-	/* the LUN's own limit below the paths': kept */
-	setup_two(&a, &b);
-	a->has_b0 = b->has_b0 = true;
-	a->b0_max_blocks = b->b0_max_blocks = 64;
-	a->max_xfer = b->max_xfer = 128 * 1024;
-	lun = open_lun(paths);
-	served_b0(lun, &max, &opt);
-	g_assert_cmpuint(max, ==, 64);
-	g_assert_cmpuint(opt, ==, 64);
-	fake_lun_close(lun);
-
-	/* the LUN says 0xffffffff: the paths' */
-	setup_two(&a, &b);
-	a->has_b0 = b->has_b0 = true;
-	a->b0_max_blocks = b->b0_max_blocks = 0xffffffff;
-	a->max_xfer = b->max_xfer = 256 * 1024;
-	lun = open_lun(paths);
-	served_b0(lun, &max, &opt);
-	g_assert_cmpuint(max, ==, 512);
-	g_assert_cmpuint(opt, ==, 512);
-	fake_lun_close(lun);
-
-	/* the LUN says 0 (no limit) and an OPTIMAL below the paths': the paths' maximum, its
-	 * OPTIMAL kept; 4 KiB blocks count in blocks of 4 KiB */
-	setup_two(&a, &b);
-	a->has_b0 = b->has_b0 = true;
-	a->b0_max_blocks = b->b0_max_blocks = 0;
-	a->b0_opt_blocks = b->b0_opt_blocks = 8;
-	a->block_size = b->block_size = 4096;
-	a->max_xfer = b->max_xfer = 256 * 1024;
-	lun = open_lun(paths);
-	served_b0(lun, &max, &opt);
-	g_assert_cmpuint(max, ==, 64);
-	g_assert_cmpuint(opt, ==, 8);
-	fake_lun_close(lun);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_test_message("%s", cases[i].what);
+		setup_two(&a, &b);
+		a->has_b0 = b->has_b0 = true;
+		a->b0_max_blocks = b->b0_max_blocks = cases[i].lun_max;
+		a->b0_opt_blocks = b->b0_opt_blocks = cases[i].lun_opt;
+		a->block_size = b->block_size = cases[i].block_size;
+		a->max_xfer = cases[i].xfer_a;
+		b->max_xfer = cases[i].xfer_b;
+		struct rdp_lun *lun = open_lun(paths);
+		served_b0(lun, &max, &opt);
+		g_assert_cmpuint(max, ==, cases[i].want_max);
+		g_assert_cmpuint(opt, ==, cases[i].want_opt);
+		fake_lun_close(lun);
+	}
 
 	/* a path that joins later with a smaller queue lowers it */
 	setup_two(&a, &b);
@@ -914,7 +895,7 @@ static void test_max_transfer_from_paths(void)
 	a->max_xfer = b->max_xfer = 128 * 1024;
 	struct fake_dev *c = fake_dev_add("sg2", WWID);
 	c->max_xfer = 32 * 1024;
-	lun = open_lun(paths);
+	struct rdp_lun *lun = open_lun(paths);
 	served_b0(lun, &max, &opt);
 	g_assert_cmpuint(max, ==, 256);
 	g_autoptr(GError) err = NULL;
