@@ -37,25 +37,25 @@ static void clamp_field(uint8_t *f, uint64_t blocks)
 
 /* Lower B0h's MAXIMUM TRANSFER LENGTH to bytes, and with it the fields SBC-4 bounds by it:
  * OPTIMAL TRANSFER LENGTH, MAXIMUM ATOMIC TRANSFER LENGTH, and MAXIMUM COMPARE AND WRITE
- * LENGTH, whose command carries twice its blocks. */
-static void clamp_b0(struct rdp_lun *lun, size_t bytes, const char *dev)
+ * LENGTH, whose command carries twice its blocks. Returns true when it lowered it. */
+static bool clamp_b0(struct rdp_lun *lun, size_t bytes, const char *dev)
 {
 	struct rdp_page *b0 = &lun->vpd[0xb0];
 	uint32_t bs = lun->cap.block_size;
 	uint64_t blocks = bs ? bytes / bs : 0;
 	if (!blocks)
-		return;
+		return false;
 	size_t len = b0_len(b0);
 	if (len < 16) {
 		g_warning("lun %s: the backing LUN has no Block Limits page (VPD B0h): the "
 			  "initiator is told no transfer limit, and a command over %zu bytes (path "
 			  "%s) is refused with 05/24/00",
 			  lun->name, bytes, dev);
-		return;
+		return false;
 	}
 	uint32_t max = rdp_get_be32(b0->data + 8);
 	if (max && max <= blocks)
-		return;
+		return false;
 	rdp_put_be32((uint32_t)MIN(blocks, UINT32_MAX), b0->data + 8);
 	clamp_field(b0->data + 12, blocks);
 	if (len >= 48)
@@ -67,6 +67,7 @@ static void clamp_b0(struct rdp_lun *lun, size_t bytes, const char *dev)
 			 " blocks (%zu bytes: path %s takes no more; the backing LUN says %s%" PRIu32
 			 ")",
 			 lun->name, blocks, bytes, dev, max ? "" : "no limit, ", max);
+	return true;
 }
 
 void rdp_lun_limit_transfer(struct rdp_lun *lun)
@@ -87,18 +88,13 @@ void rdp_lun_limit_transfer(struct rdp_lun *lun)
 void rdp_lun_limit_transfer_path(struct rdp_lun *lun, const struct rdp_path *p)
 {
 	size_t n = path_max_transfer(lun, p);
-	const struct rdp_page *b0 = &lun->vpd[0xb0];
-	uint32_t bs = lun->cap.block_size;
-	if (!bs || n < bs || b0_len(b0) < 16)
-		return;
-	uint64_t served = (uint64_t)rdp_get_be32(b0->data + 8) * bs;
-	if (served && served <= n)
-		return;
+	if (!n || b0_len(&lun->vpd[0xb0]) < 16)
+		return; /* nothing known, or no page to lower (warned at attach) */
 	/* The initiator read the page when it found the LUN, so it may still send up to the old
 	 * limit: such a command goes to the other paths, or is refused if none takes it. */
-	g_warning("lun %s: path %s takes at most %zu bytes per command, less than the LUN "
-		  "advertised: larger commands go to its other paths; the initiator sees the new "
-		  "limit when it rescans the LUN",
-		  lun->name, p->dev, n);
-	clamp_b0(lun, n, p->dev);
+	if (clamp_b0(lun, n, p->dev))
+		g_warning("lun %s: path %s takes at most %zu bytes per command, less than the LUN "
+			  "advertised: larger commands go to its other paths; the initiator sees the "
+			  "new limit when it rescans the LUN",
+			  lun->name, p->dev, n);
 }

@@ -260,12 +260,25 @@ static void refused_by_path(struct rdp_path *p, int rc)
 	rdp_path_error(p, why);
 }
 
+/* cmd goes out again after RDP_RETRY_DELAY_MS, from the tick. */
+static void retry_later(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
+{
+	cmd->not_before_ns = now + rdp_ms_ns(RDP_RETRY_DELAY_MS);
+	q_push(&lun->delayed, cmd);
+}
+
+/* Counts one more; true on the 1st, 2nd, 4th, 8th… so that a flood logs a few lines. */
+static bool count_sparsely(uint64_t *count)
+{
+	++*count;
+	return !(*count & (*count - 1));
+}
+
 /* No path of the group can take cmd now or ever: ILLEGAL REQUEST, INVALID FIELD IN CDB, what
  * SBC answers for a transfer length over the LUN's maximum (docs/commands.md). */
 static void refuse_uncarriable(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 {
-	lun->uncarriable++;
-	if (!(lun->uncarriable & (lun->uncarriable - 1)))
+	if (count_sparsely(&lun->uncarriable))
 		g_warning("lun %s: no path can carry a command of %zu bytes (opcode 0x%02x), "
 			  "refused with 05/24/00; %" G_GUINT64_FORMAT " so far",
 			  lun->name, cmd->xfer_len, cmd->cdb[0], lun->uncarriable);
@@ -320,8 +333,7 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 			return WAITING;
 		case REFUSED_NO_MEMORY:
 			if (++cmd->attempts > lun->max_retries + lun->npaths) {
-				lun->nomem_busy++;
-				if (!(lun->nomem_busy & (lun->nomem_busy - 1)))
+				if (count_sparsely(&lun->nomem_busy))
 					g_warning("lun %s: no memory on any path for a command of %zu "
 						  "bytes after %u tries: answered BUSY; %" G_GUINT64_FORMAT
 						  " so far",
@@ -333,8 +345,7 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 				return ENDED;
 			}
 			lun->st.retries++;
-			cmd->not_before_ns = now + rdp_ms_ns(RDP_RETRY_DELAY_MS);
-			q_push(&lun->delayed, cmd);
+			retry_later(lun, cmd, now);
 			return WAITING;
 		default:
 			refuse_uncarriable(lun, cmd, now);
@@ -456,8 +467,7 @@ static void req_done(struct rdp_req *req)
 			finish_at(lun, cmd, now);
 			break;
 		}
-		cmd->not_before_ns = now + rdp_ms_ns(RDP_RETRY_DELAY_MS);
-		q_push(&lun->delayed, cmd);
+		retry_later(lun, cmd, now);
 		break;
 	}
 	if (lun->busy.head)

@@ -709,6 +709,12 @@ static void test_device_gone_inside_completion(void)
 	g_assert_cmpuint(fake_open_count(), ==, 0);
 }
 
+static void assert_paths_active(struct rdp_lun *lun)
+{
+	for (unsigned int i = 0; i < rdp_lun_path_count(lun); i++)
+		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+}
+
 /* A command that a path's queue cannot take (sg's write() says EINVAL: more data than its
  * queue maps; ENOMEM: no memory for it now) says nothing about the path. One such legal
  * command from an initiator used to fail every path in turn, and the LUN with them. */
@@ -726,8 +732,7 @@ static void test_submit_refused_keeps_paths(void)
 	g_assert_cmpuint(fake_complete_all(), ==, 1);
 	g_assert_true(t.done);
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
-	for (unsigned int i = 0; i < 2; i++)
-		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+	assert_paths_active(lun);
 
 	/* too large for both: ILLEGAL REQUEST, INVALID FIELD IN CDB (SBC: a transfer length
 	 * over the maximum), at once; both paths still in use and the next command goes out */
@@ -740,8 +745,7 @@ static void test_submit_refused_keeps_paths(void)
 	g_assert_cmpuint(t.c.sense[2] & 0x0f, ==, 0x05);
 	g_assert_cmpuint(t.c.sense[12], ==, 0x24);
 	g_assert_cmpuint(a->submitted + b->submitted, ==, sent);
-	for (unsigned int i = 0; i < 2; i++)
-		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
+	assert_paths_active(lun);
 	tcmd_init(&t, 0x28, 0, 1);
 	rdp_lun_submit(lun, &t.c);
 	g_assert_cmpuint(fake_complete_all(), ==, 1);
@@ -753,15 +757,12 @@ static void test_submit_refused_keeps_paths(void)
 	tcmd_init(&first, 0x28, 0, 1);
 	rdp_lun_submit(lun, &first.c);
 	g_assert_cmpuint(fake_pending_count(), ==, 1);
-	a->submit_error = -ENOMEM;
-	b->submit_error = -ENOMEM;
+	a->submit_error = b->submit_error = -ENOMEM;
 	tcmd_init(&t, 0x28, 0, 1);
 	rdp_lun_submit(lun, &t.c);
 	g_assert_false(t.done);
-	for (unsigned int i = 0; i < 2; i++)
-		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
-	a->submit_error = 0;
-	b->submit_error = 0;
+	assert_paths_active(lun);
+	a->submit_error = b->submit_error = 0;
 	g_assert_cmpuint(fake_complete_all(), ==, 1); /* first's completion sends t */
 	g_assert_true(first.done);
 	g_assert_cmpuint(fake_complete_all(), ==, 1);
@@ -770,15 +771,12 @@ static void test_submit_refused_keeps_paths(void)
 
 	/* no memory with nothing out: no completion will make room, and sg allocates with
 	 * GFP_ATOMIC, so it is a passing shortage: retried after a delay, the paths kept */
-	a->submit_error = -ENOMEM;
-	b->submit_error = -ENOMEM;
+	a->submit_error = b->submit_error = -ENOMEM;
 	tcmd_init(&t, 0x28, 0, 1);
 	rdp_lun_submit(lun, &t.c);
 	g_assert_false(t.done);
-	for (unsigned int i = 0; i < 2; i++)
-		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
-	a->submit_error = 0;
-	b->submit_error = 0;
+	assert_paths_active(lun);
+	a->submit_error = b->submit_error = 0;
 	fake_now += SEC / 5;
 	rdp_lun_tick(lun);
 	g_assert_cmpuint(fake_complete_all(), ==, 1);
@@ -787,8 +785,7 @@ static void test_submit_refused_keeps_paths(void)
 
 	/* a shortage that lasts: bounded (max_retries + paths tries), then BUSY, which the
 	 * initiator retries; never ILLEGAL REQUEST, never a failed path */
-	a->submit_error = -ENOMEM;
-	b->submit_error = -ENOMEM;
+	a->submit_error = b->submit_error = -ENOMEM;
 	tcmd_init(&t, 0x28, 0, 1);
 	rdp_lun_submit(lun, &t.c);
 	for (int i = 0; i < 20 && !t.done; i++) {
@@ -798,10 +795,8 @@ static void test_submit_refused_keeps_paths(void)
 	g_assert_true(t.done);
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_BUSY);
 	g_assert_cmpint(t.c.resid, ==, 512);
-	for (unsigned int i = 0; i < 2; i++)
-		g_assert_cmpint(rdp_path_state(rdp_lun_path(lun, i)), ==, RDP_PATH_ACTIVE);
-	a->submit_error = 0;
-	b->submit_error = 0;
+	assert_paths_active(lun);
+	a->submit_error = b->submit_error = 0;
 
 	/* too large for one path while the other is full: it waits for room on the other,
 	 * and goes there when it has some */
