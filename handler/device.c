@@ -283,14 +283,6 @@ static void dev_set_kernel_timeout(struct rdp_dev *dev, uint64_t s)
 	}
 }
 
-static void dev_read_kernel_timeout(struct rdp_dev *dev)
-{
-	g_autofree char *path = g_build_filename(dev->cfgdir, "attrib", "cmd_time_out", NULL);
-	uint64_t s;
-	if (read_sysfs_u64(path, &s, NULL))
-		dev_set_kernel_timeout(dev, s);
-}
-
 static void dev_kernel_timeout_read(const char *text, const GError *err, void *data)
 {
 	struct rdp_dev *dev = data;
@@ -536,12 +528,26 @@ struct rdp_dev_attach {
 	rdp_dev_ready_fn ready;
 	void *ud;
 	bool cancelled;
+	/* the backstore's attributes, read by the worker with the probes: an open() under its
+	 * configfs directory waits for a deletion of it, which the loop must be free to answer */
+	char *cfgdir;
+	uint64_t dev_size, block_size, timeout_s;
+	bool timeout_read;
 };
 
 static void attach_thread(GTask *task, gpointer source, gpointer data, GCancellable *c)
 {
 	struct rdp_dev_attach *a = data;
 	GError *err = NULL;
+	g_autofree char *size_path = g_build_filename(a->cfgdir, "attrib", "dev_size", NULL);
+	g_autofree char *bs_path = g_build_filename(a->cfgdir, "attrib", "hw_block_size", NULL);
+	g_autofree char *to_path = g_build_filename(a->cfgdir, "attrib", "cmd_time_out", NULL);
+	if (!read_sysfs_u64(size_path, &a->dev_size, &err) ||
+	    !read_sysfs_u64(bs_path, &a->block_size, &err)) {
+		g_task_return_error(task, err);
+		return;
+	}
+	a->timeout_read = read_sysfs_u64(to_path, &a->timeout_s, NULL);
 	struct rdp_lun *lun = rdp_lun_open(a->spec, &dev_env, &err);
 	if (lun)
 		g_task_return_pointer(task, lun, NULL);
@@ -557,16 +563,18 @@ static bool attach_finish(struct rdp_dev_attach *a, GError **err)
 	/* another LUN may have taken one of the devices while these were probed */
 	if (!rdp_lun_spec_check_unused(a->spec, others, err))
 		return false;
-	uint64_t dev_size, block_size;
-	g_autofree char *size_path = g_build_filename(dev->cfgdir, "attrib", "dev_size", NULL);
-	g_autofree char *bs_path = g_build_filename(dev->cfgdir, "attrib", "hw_block_size", NULL);
-	if (!read_sysfs_u64(size_path, &dev_size, err) ||
-	    !read_sysfs_u64(bs_path, &block_size, err) ||
-	    !rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)block_size, err))
+	uint64_t dev_size = a->dev_size;
+	if (a->block_size > UINT32_MAX) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "hw_block_size %" PRIu64
+			    " is not a block size", a->block_size);
 		return false;
-	dev->block_size = (uint32_t)block_size;
+	}
+	if (!rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)a->block_size, err))
+		return false;
+	dev->block_size = (uint32_t)a->block_size;
 	/* no command outlives the kernel's wait for it */
-	dev_read_kernel_timeout(dev);
+	if (a->timeout_read)
+		dev_set_kernel_timeout(dev, a->timeout_s);
 	if (!dev_map(dev, err))
 		return false;
 	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", dev->name, "MESSAGE",
@@ -602,6 +610,7 @@ static void attach_done(GObject *source, GAsyncResult *res, gpointer data)
 	a->ready(dev, err, a->ud);
 	g_clear_error(&err);
 	rdp_lun_spec_free(a->spec);
+	g_free(a->cfgdir);
 	g_free(a);
 }
 
@@ -639,6 +648,7 @@ struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
 	a->luns = luns;
 	a->ready = ready;
 	a->ud = ud;
+	a->cfgdir = g_strdup(dev->cfgdir);
 	g_message("lun %s: probing its paths (off the event loop)", dev->name);
 	g_autoptr(GTask) task = g_task_new(NULL, NULL, attach_done, a);
 	g_task_set_task_data(task, a, NULL);
