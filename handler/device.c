@@ -12,7 +12,7 @@
 #include <glib-unix.h>
 
 #include "device.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 #include "ring.h"
 #include "tcmu-name.h"
 
@@ -325,7 +325,8 @@ static void dev_watchdog(struct rdp_dev *dev)
 	for (guint i = 0; i < dev->chunks->len; i++) {
 		const struct dev_cmd *chunk = g_ptr_array_index(dev->chunks, i);
 		for (int j = 0; j < DEV_CMD_CHUNK; j++)
-			if (chunk[j].inuse && (!oldest || chunk[j].c.start_ns < oldest->c.start_ns))
+			if (chunk[j].inuse && (!oldest ||
+					     rdp_cmd_start_ns(&chunk[j].c) < rdp_cmd_start_ns(&oldest->c)))
 				oldest = &chunk[j];
 	}
 	g_autofree char *what = oldest ? rdp_cmd_describe(dev->lun, &oldest->c) : g_strdup("?");

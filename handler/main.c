@@ -12,13 +12,12 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
-#include "config.h"
 #include "dbus.h"
 #include "device.h"
 #include "hotplug.h"
 #include "manager.h"
 #include "netlink.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 #include "tcmu-name.h"
 
 struct daemon {

@@ -14,7 +14,7 @@
 #include <json-glib/json-glib.h>
 
 #include "manager.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 #define UID_LOOKUP_TIMEOUT_MS 10000
 

@@ -13,7 +13,7 @@
 
 #include <glib-unix.h>
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 #ifndef SG_FLAG_Q_AT_TAIL
 #define SG_FLAG_Q_AT_TAIL 0x10 /* the kernel's <scsi/sg.h>; glibc's copy predates it */

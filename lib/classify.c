@@ -9,7 +9,7 @@
 
 #include <scsi/sg_lib.h>
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 #define RDP_ANY (-1) /* wildcard in a status, ASC or ASCQ column */
 

@@ -1,4 +1,4 @@
-/* Configuration internals beyond rdp.h: the error domain, the key table (exported so the unit
+/* Configuration internals beyond librdp/rdp.h: the key table (exported so the unit
  * tests can hold docs/configuration.md and config/tcmu-rdp.conf to the code), lookup without
  * device checks, and the pure helpers of sysfs discovery. */
 #pragma once
@@ -8,27 +8,7 @@
 #include <sys/types.h>
 #include <glib.h>
 
-/* rdp.h applies G_DEFINE_AUTOPTR_CLEANUP_FUNC to rdp_lun_spec, which needs a typedef of that
- * name; C11 allows repeating it, so this is harmless once rdp.h declares it itself. */
-typedef struct rdp_lun_spec rdp_lun_spec;
-typedef struct rdp_config rdp_config;
-
-#include "rdp.h"
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_config, rdp_config_free)
-
-#define RDP_CONFIG_ERROR (rdp_config_error_quark())
-GQuark rdp_config_error_quark(void);
-
-enum rdp_config_error {
-	RDP_CONFIG_ERROR_READ,	 /* the file cannot be read */
-	RDP_CONFIG_ERROR_SYNTAX, /* not an ini file of the expected shape */
-	RDP_CONFIG_ERROR_KEY,	 /* a key or section is unknown, repeated, missing or in conflict */
-	RDP_CONFIG_ERROR_VALUE,	 /* a value is malformed or out of range */
-	RDP_CONFIG_ERROR_NO_LUN, /* the cfgstring names no LUN */
-	RDP_CONFIG_ERROR_DEVICE, /* a backing device is missing or is not an sg device */
-	RDP_CONFIG_ERROR_DISCOVER /* sysfs could not be enumerated */
-};
+#include <librdp/rdp.h>
 
 /* One configuration key as docs/configuration.md documents it. Strings are "" when the
  * column does not apply (no default, no range). */
@@ -66,14 +46,6 @@ bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err);
  * target? Returns the fabric's name when so, NULL otherwise. Such a device must never be a path:
  * commands sent to it come back to the gateway itself. */
 const char *rdp_sysfs_local_export(const char *syspath);
-
-/* What sysfs says of a resolved spec's devices, without sending them a single command (the
- * answer to D-Bus CheckConfig, which must not block the event loop on a hung device): each
- * one's SCSI peripheral type must be one with blocks, and the identities the kernel read at scan
- * time (device/wwid) must agree with each other and with spec->wwid. On success *wwid (may be
- * NULL) gets the common identity, g_malloc'd, or NULL when sysfs knows none. The paths' own VPD
- * 0x83 answers are still read at enable, and those decide. */
-bool rdp_lun_spec_check_sysfs(const struct rdp_lun_spec *spec, char **wwid, GError **err);
 
 /* ---- pure helpers of discover.c ---- */
 /* One device as sysfs describes it: wwid NULL when it has none, type -1 when unknown. */

@@ -9,7 +9,7 @@
 #include <scsi/sg_lib.h>
 #include "be.h"
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 #define VPD83_PAGE 0x83
 #define VPD83_HDR 4 /* byte 1 page code, bytes 2-3 page length */

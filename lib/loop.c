@@ -18,7 +18,7 @@
 #include <gio/gio.h>
 #include <glib-unix.h>
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 struct loop_clock {
 	GSource s;

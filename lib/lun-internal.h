@@ -1,13 +1,37 @@
 /* The LUN and path structures shared by the engine's files: lun.c (attach, a command's life,
  * queues), path.c (path states), group.c (path groups, failback), checker.c (path checker),
- * frontend.c (the gateway's own answers). Nothing outside lib/ includes this. */
+ * frontend.c (the gateway's own answers). Only lib/ and its unit tests include this. */
 #pragma once
 
 #include <sys/types.h>
 
 #include "alua.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 #include "selector.h"
+
+/* The engine's state of one command, kept in the opaque internal words of struct rdp_cmd (its
+ * size is ABI, this layout is not). may_alias: it is read and written through those words. */
+struct __attribute__((may_alias)) rdp_cmd_priv {
+	struct rdp_req req;
+	struct rdp_path *path;
+	unsigned int attempts;
+	uint64_t seq; /* arrival order */
+	uint64_t start_ns;
+	uint64_t sent_ns; /* when the current attempt went to its path */
+	uint64_t not_before_ns;
+	/* after this the kernel may have failed the command to the initiator (its cmd_time_out):
+	 * never sent to a path again; 0 = no deadline */
+	uint64_t deadline_ns;
+	struct rdp_cmd *next;
+};
+_Static_assert(sizeof(struct rdp_cmd_priv) <= sizeof(((struct rdp_cmd *)0)->internal),
+	       "struct rdp_cmd_priv outgrew RDP_CMD_INTERNAL_WORDS (an ABI change)");
+
+/* const in, mutable out: the describers read a const command through the same accessor */
+static inline struct rdp_cmd_priv *priv(const struct rdp_cmd *cmd)
+{
+	return (struct rdp_cmd_priv *)(uintptr_t)cmd->internal.opaque;
+}
 
 struct rdp_path {
 	struct rdp_lun *lun;

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 /* What the engine tracks per path for the selectors. Updated by rdp_path_load_start() and
  * rdp_path_load_done(); selectors only read it. */

@@ -16,7 +16,7 @@
 #include <glib.h>
 
 #include "be.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 #include "ring.h"
 
 /* ---- the kernel side (drivers/target/target_core_user.c, as of Linux 6.1) ---- */

@@ -4,7 +4,7 @@
 #include <errno.h>
 
 #include "fuzz-input.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 /*
  * Input: byte 0 picks how error is given (bit 0: zero; bit 1: a raw int32, else an errno

@@ -5,7 +5,7 @@
 
 #include "fuzz-input.h"
 #include "alua.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 /*
  * Input: byte 0 - bit 0: force byte 1 of the page to 83h, bits 1-7: the output buffer size for

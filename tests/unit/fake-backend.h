@@ -2,7 +2,7 @@
  * asynchronous request until the test completes it, with a fault mode per device. */
 #pragma once
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 enum fake_mode {
 	FAKE_OK,

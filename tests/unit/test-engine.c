@@ -8,7 +8,7 @@
 #include "be.h"
 
 #include "fake-backend.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 #define WWID "naa.33333330000007d0"
 #define SEC 1000000000ull

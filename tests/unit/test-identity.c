@@ -7,7 +7,7 @@
 #include <glib.h>
 #include "be.h"
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 /* code set, association, designator type */
 #define CS_BIN 0x1

@@ -9,7 +9,7 @@
 
 #include <glib.h>
 
-#include "rdp.h"
+#include <librdp/rdp.h>
 
 struct seen {
 	uint64_t a, b;

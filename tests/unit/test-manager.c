@@ -9,7 +9,7 @@
 #include <scsi/sg_unaligned.h>
 
 #include "fake-backend.h"
-#include "rdp.h"
+#include <librdp/rdp.h>
 #include "../../handler/manager.h"
 
 #define WAIT_S 20

@@ -12,6 +12,8 @@
 
 #define RDP_CDB_MAX 32
 #define RDP_SENSE_MAX 96 /* TCMU_SENSE_BUFFERSIZE */
+/* Room for the engine's private state in struct rdp_cmd, in 64-bit words (ABI). */
+#define RDP_CMD_INTERNAL_WORDS 64
 
 /* SCSI status bytes used across the tree */
 #define RDP_SAM_GOOD 0x00
@@ -48,7 +50,7 @@ struct rdp_io_result {
 	uint8_t status;	      /* SCSI status byte */
 	uint16_t host_status; /* DID_* */
 	uint16_t driver_status;
-	uint8_t sense_len;    /* valid bytes in rdp_req.sense */
+	uint8_t sense_len; /* valid bytes in rdp_req.sense */
 	int32_t resid;
 	uint32_t duration_ms;
 };
@@ -112,26 +114,25 @@ struct rdp_cmd {
 	uint8_t sense[RDP_SENSE_MAX];
 	int32_t resid;
 
-	/* engine-private */
-	struct rdp_req req;
-	struct rdp_path *path;
-	unsigned int attempts;
-	uint64_t seq; /* arrival order */
-	uint64_t start_ns;
-	uint64_t sent_ns; /* when the current attempt went to its path */
-	uint64_t not_before_ns;
-	/* after this the kernel may have failed the command to the initiator (its cmd_time_out):
-	 * never sent to a path again; 0 = no deadline */
-	uint64_t deadline_ns;
-	struct rdp_cmd *next;
+	/* The engine's own state of the command while it holds it. Opaque: never read or written
+	 * outside librdp. Its size is part of the ABI and its content is not, so the engine can
+	 * gain fields without breaking programs built against an older librdp. */
+	union {
+		uint64_t opaque[RDP_CMD_INTERNAL_WORDS];
+		void *align_ptr;
+		long double align_ld;
+	} internal;
 };
+/* When the engine took the command (rdp_lun_submit, or its arrival_ns), on the engine's
+ * clock: the oldest command of a stalled LUN is the one a watchdog should name. */
+uint64_t rdp_cmd_start_ns(const struct rdp_cmd *cmd);
 
 /* ---- completion classification (classify.c) ---- */
 enum rdp_verdict {
-	RDP_V_COMPLETE,	     /* good, or a result that belongs to the initiator as it is */
-	RDP_V_TARGET_ERROR,  /* the LUN answered with an error: return it unchanged */
-	RDP_V_PATH_ERROR,    /* the path failed: mark it failed, re-issue elsewhere */
-	RDP_V_RETRY,	     /* transient (BUSY, unit attention ...): retry after a delay */
+	RDP_V_COMPLETE,		/* good, or a result that belongs to the initiator as it is */
+	RDP_V_TARGET_ERROR,	/* the LUN answered with an error: return it unchanged */
+	RDP_V_PATH_ERROR,	/* the path failed: mark it failed, re-issue elsewhere */
+	RDP_V_RETRY,		/* transient (BUSY, unit attention ...): retry after a delay */
 	RDP_V_CAPACITY_CHANGED, /* 2A/09: re-read the capacity, retry */
 };
 
@@ -180,13 +181,13 @@ enum rdp_failback {
 };
 
 /* no_path_retry: what happens to commands when no path is usable */
-#define RDP_NO_PATH_FAIL 0u		/* fail them at once (02/08/00, docs/commands.md) */
-#define RDP_NO_PATH_QUEUE UINT32_MAX	/* hold them up to the kernel's cmd_time_out bound */
+#define RDP_NO_PATH_FAIL 0u	     /* fail them at once (02/08/00, docs/commands.md) */
+#define RDP_NO_PATH_QUEUE UINT32_MAX /* hold them up to the kernel's cmd_time_out bound */
 /* any other value N: hold them for N checker intervals (still capped by cmd_time_out) */
 
 struct rdp_lun_spec {
-	char *name;  /* config section, or the cfgstring for wwid= */
-	char *wwid;  /* when the LUN is given by identity; NULL otherwise */
+	char *name;   /* config section, or the cfgstring for wwid= */
+	char *wwid;   /* when the LUN is given by identity; NULL otherwise */
 	char **paths; /* NULL-terminated device list (from paths= or from discovery) */
 	unsigned int cmd_timeout_ms;	  /* per-command timeout on a path */
 	unsigned int checker_interval_ms; /* how often a failed path is tested */
@@ -196,8 +197,8 @@ struct rdp_lun_spec {
 	/* path groups, failback, no-path policy */
 	enum rdp_grouping grouping;
 	enum rdp_failback failback;
-	unsigned int failback_delay_ms;	      /* RDP_FAILBACK_DEFERRED */
-	unsigned int no_path_retry;	      /* RDP_NO_PATH_FAIL, RDP_NO_PATH_QUEUE or N */
+	unsigned int failback_delay_ms; /* RDP_FAILBACK_DEFERRED */
+	unsigned int no_path_retry;	/* RDP_NO_PATH_FAIL, RDP_NO_PATH_QUEUE or N */
 	/* path checker */
 	unsigned int max_checker_interval_ms; /* healthy paths back off up to this */
 	bool read_checker;		      /* check with READ(10) of block 0, not only TUR */
@@ -214,6 +215,20 @@ struct rdp_lun_spec {
 
 struct rdp_config; /* a parsed configuration file */
 
+/* Error domain of rdp_config_load() and rdp_lun_spec_resolve(). */
+#define RDP_CONFIG_ERROR (rdp_config_error_quark())
+GQuark rdp_config_error_quark(void);
+
+enum rdp_config_error {
+	RDP_CONFIG_ERROR_READ,	 /* the file cannot be read */
+	RDP_CONFIG_ERROR_SYNTAX, /* not an ini file of the expected shape */
+	RDP_CONFIG_ERROR_KEY,	 /* a key or section is unknown, repeated, missing or in conflict */
+	RDP_CONFIG_ERROR_VALUE,	 /* a value is malformed or out of range */
+	RDP_CONFIG_ERROR_NO_LUN, /* the cfgstring names no LUN */
+	RDP_CONFIG_ERROR_DEVICE, /* a backing device is missing or is not an sg device */
+	RDP_CONFIG_ERROR_DISCOVER /* sysfs could not be enumerated */
+};
+
 #define RDP_DEFAULT_CONFIG "/etc/tcmu-rdp/tcmu-rdp.conf"
 
 /* Load a configuration file. A missing default file is an empty config; every other problem is
@@ -228,6 +243,14 @@ void rdp_lun_spec_free(struct rdp_lun_spec *spec);
 typedef struct rdp_lun_spec rdp_lun_spec;
 typedef struct rdp_config rdp_config;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_lun_spec, rdp_lun_spec_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_config, rdp_config_free)
+/* What sysfs says of a resolved spec's devices, without sending them a single command (so it
+ * cannot block on a hung device): each one's SCSI peripheral type must be one with blocks, and
+ * the identities the kernel read at scan time (device/wwid) must agree with each other and with
+ * spec->wwid. On success *wwid (may be NULL) gets the common identity, g_malloc'd, or NULL when
+ * sysfs knows none. The paths' own VPD 0x83 answers are still read when a LUN opens, and those
+ * decide. */
+bool rdp_lun_spec_check_sysfs(const struct rdp_lun_spec *spec, char **wwid, GError **err);
 
 /* ---- discovery (discover.c) ---- */
 /* Every /dev/sgN whose SCSI device reports this wwid in sysfs. NULL-terminated, maybe empty. */
@@ -310,13 +333,13 @@ struct rdp_lun_stats {
 	uint64_t failovers;
 	uint64_t path_failures;
 	uint64_t path_recoveries;
-	uint64_t retries;	/* re-issues after a transient condition */
-	uint64_t target_errors; /* LUN errors returned unchanged */
-	uint64_t queued;	/* commands that waited for a usable path */
-	uint64_t queue_time_us; /* total time they waited */
+	uint64_t retries;	 /* re-issues after a transient condition */
+	uint64_t target_errors;	 /* LUN errors returned unchanged */
+	uint64_t queued;	 /* commands that waited for a usable path */
+	uint64_t queue_time_us;	 /* total time they waited */
 	uint64_t no_path_failed; /* commands failed because no path came back in time */
 	uint64_t expired;	 /* past their deadline: completed to the ring, never re-sent */
-	uint64_t lat_sum_us;	/* mean = lat_sum_us / completed */
+	uint64_t lat_sum_us;	 /* mean = lat_sum_us / completed */
 	uint64_t completed;
 	uint32_t lat_max_us;
 };
