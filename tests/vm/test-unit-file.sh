@@ -36,6 +36,13 @@ vm_scsi_debug_paths 2
 # overlay (not run from the tree, which may sit under /tmp, private to the service).
 sbindir=/usr/local/sbin
 install -m 0755 "$RDP_SRC/build/handler/tcmu-rdpd" "$sbindir/tcmu-rdpd"
+# and librdp.so.0 where the dynamic linker finds it (the tree's RUNPATH does not reach here)
+lib=$(readlink -f "$RDP_SRC/build/lib/librdp.so.0")
+install -m 0644 "$lib" /usr/local/lib/
+ln -sf "$(basename "$lib")" /usr/local/lib/librdp.so.0
+ldconfig
+ldd "$sbindir/tcmu-rdpd" | grep -q "librdp.so.0 => /usr/local/" ||
+	vm_fail "the installed daemon does not find the installed librdp.so.0: $(ldd "$sbindir/tcmu-rdpd" | grep rdp)"
 sed "s|@sbindir@|$sbindir|g" "$RDP_SRC/config/$UNIT" >/etc/systemd/system/$UNIT
 mkdir -p /usr/share/dbus-1/system-services /etc/tcmu-rdp
 sed "s|@sbindir@|$sbindir|g" "$RDP_SRC/config/org.kernel.TCMUService1.service" \
