@@ -564,13 +564,12 @@ static bool attach_finish(struct rdp_dev_attach *a, GError **err)
 	/* another LUN may have taken one of the devices while these were probed */
 	if (!rdp_lun_spec_check_unused(a->spec, others, err))
 		return false;
-	uint64_t dev_size = a->dev_size;
 	if (a->block_size > UINT32_MAX) {
 		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_INVAL, "hw_block_size %" PRIu64
 			    " is not a block size", a->block_size);
 		return false;
 	}
-	if (!rdp_lun_check_frontend(dev->lun, dev_size, (uint32_t)a->block_size, err))
+	if (!rdp_lun_check_frontend(dev->lun, a->dev_size, (uint32_t)a->block_size, err))
 		return false;
 	dev->block_size = (uint32_t)a->block_size;
 	/* no command outlives the kernel's wait for it */
@@ -580,7 +579,7 @@ static bool attach_finish(struct rdp_dev_attach *a, GError **err)
 		return false;
 	g_log_structured(G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "RDP_LUN", dev->name, "MESSAGE",
 			 "lun %s: serving /dev/uio%u, %" PRIu64 " bytes, WWID %s, %u paths",
-			 dev->name, dev->minor, dev_size, rdp_lun_wwid(dev->lun),
+			 dev->name, dev->minor, a->dev_size, rdp_lun_wwid(dev->lun),
 			 rdp_lun_path_count(dev->lun));
 	dev->uio_source = rdp_loop_fd_add(dev->fd, dev_uio_readable, dev);
 	dev->tick_source = rdp_loop_tick_add(DEV_TICK_MS, dev_tick, dev);

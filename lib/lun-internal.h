@@ -28,7 +28,7 @@ _Static_assert(sizeof(struct rdp_cmd_priv) <= sizeof(((struct rdp_cmd *)0)->inte
 	       "struct rdp_cmd_priv outgrew RDP_CMD_INTERNAL_WORDS (an ABI change)");
 
 /* const in, mutable out: the describers read a const command through the same accessor */
-static inline struct rdp_cmd_priv *priv(const struct rdp_cmd *cmd)
+static inline struct rdp_cmd_priv *cmd_priv(const struct rdp_cmd *cmd)
 {
 	return (struct rdp_cmd_priv *)(uintptr_t)cmd->internal.opaque;
 }

@@ -31,9 +31,9 @@ static uint64_t monotonic_ns(void)
 
 static void q_push(struct rdp_cmd_queue *q, struct rdp_cmd *c)
 {
-	priv(c)->next = NULL;
+	cmd_priv(c)->next = NULL;
 	if (q->tail)
-		priv(q->tail)->next = c;
+		cmd_priv(q->tail)->next = c;
 	else
 		q->head = c;
 	q->tail = c;
@@ -45,11 +45,11 @@ static void q_push(struct rdp_cmd_queue *q, struct rdp_cmd *c)
 static void q_insert_by_arrival(struct rdp_cmd_queue *q, struct rdp_cmd *c)
 {
 	struct rdp_cmd **pp = &q->head;
-	while (*pp && priv(*pp)->seq < priv(c)->seq)
-		pp = &priv(*pp)->next;
-	priv(c)->next = *pp;
+	while (*pp && cmd_priv(*pp)->seq < cmd_priv(c)->seq)
+		pp = &cmd_priv(*pp)->next;
+	cmd_priv(c)->next = *pp;
 	*pp = c;
-	if (!priv(c)->next)
+	if (!cmd_priv(c)->next)
 		q->tail = c;
 	q->len++;
 }
@@ -58,11 +58,11 @@ static struct rdp_cmd *q_pop(struct rdp_cmd_queue *q)
 {
 	struct rdp_cmd *c = q->head;
 	if (c) {
-		q->head = priv(c)->next;
+		q->head = cmd_priv(c)->next;
 		if (!q->head)
 			q->tail = NULL;
 		q->len--;
-		priv(c)->next = NULL;
+		cmd_priv(c)->next = NULL;
 	}
 	return c;
 }
@@ -71,7 +71,7 @@ static struct rdp_cmd *q_pop(struct rdp_cmd_queue *q)
 
 uint64_t rdp_cmd_start_ns(const struct rdp_cmd *cmd)
 {
-	return priv(cmd)->start_ns;
+	return cmd_priv(cmd)->start_ns;
 }
 
 /* The bytes of a data-in buffer that no answer filled are zeroed: the buffer lies in memory the
@@ -99,7 +99,7 @@ static void clear_unfilled(struct rdp_cmd *cmd)
  * than the rest of the step (docs/performance.md). */
 static void finish_at(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 {
-	uint64_t lat_us = (now - priv(cmd)->start_ns) / 1000;
+	uint64_t lat_us = (now - cmd_priv(cmd)->start_ns) / 1000;
 
 	clear_unfilled(cmd);
 	if (cmd->status != RDP_SAM_GOOD)
@@ -109,7 +109,7 @@ static void finish_at(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 	if (lat_us > lun->st.lat_max_us)
 		lun->st.lat_max_us = (uint32_t)MIN(lat_us, UINT32_MAX);
 	lun->inflight--;
-	priv(cmd)->path = NULL;
+	cmd_priv(cmd)->path = NULL;
 	cmd->done(cmd);
 }
 
@@ -144,7 +144,7 @@ static uint64_t no_path_hold_ns(const struct rdp_lun *lun)
  * takes ours if it comes first) and never sent again. */
 static bool expired(const struct rdp_cmd *cmd, uint64_t now)
 {
-	return priv(cmd)->deadline_ns && now + rdp_ms_ns(RDP_MIN_ATTEMPT_MS) > priv(cmd)->deadline_ns;
+	return cmd_priv(cmd)->deadline_ns && now + rdp_ms_ns(RDP_MIN_ATTEMPT_MS) > cmd_priv(cmd)->deadline_ns;
 }
 
 static void expire(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
@@ -156,7 +156,7 @@ static void expire(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 			  "before a path answered (last: opcode 0x%02x, %u attempts, %" PRIu64
 			  " ms since arrival); not sent again: the kernel fails them to the initiator",
 			  lun->name, lun->expired_unlogged, lun->kernel_timeout_ms, cmd->cdb[0],
-			  priv(cmd)->attempts, (now - priv(cmd)->start_ns) / 1000000);
+			  cmd_priv(cmd)->attempts, (now - cmd_priv(cmd)->start_ns) / 1000000);
 		lun->expired_logged_ns = now;
 		lun->expired_unlogged = 0;
 	}
@@ -169,21 +169,21 @@ static void expire(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 static unsigned int attempt_timeout_ms(const struct rdp_lun *lun, const struct rdp_cmd *cmd,
 				       const struct rdp_path *p, uint64_t now)
 {
-	if (!priv(cmd)->deadline_ns)
+	if (!cmd_priv(cmd)->deadline_ns)
 		return lun->cmd_timeout_ms;
-	uint64_t left = (priv(cmd)->deadline_ns - now) / 1000000;
+	uint64_t left = (cmd_priv(cmd)->deadline_ns - now) / 1000000;
 	bool other = false;
 	for (unsigned int i = 0; i < lun->npaths && !other; i++)
 		other = lun->paths[i] != p && rdp_path_usable(lun->paths[i]);
-	if (priv(cmd)->attempts == 0 && other)
+	if (cmd_priv(cmd)->attempts == 0 && other)
 		left = MAX(left / 2, (uint64_t)RDP_MIN_ATTEMPT_MS);
 	return (unsigned int)MIN(left, (uint64_t)lun->cmd_timeout_ms);
 }
 
 static void hold(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
-	if (!priv(cmd)->not_before_ns) {
-		priv(cmd)->not_before_ns = rdp_now(lun);
+	if (!cmd_priv(cmd)->not_before_ns) {
+		cmd_priv(cmd)->not_before_ns = rdp_now(lun);
 		lun->st.queued++;
 	}
 	q_insert_by_arrival(&lun->waiting, cmd);
@@ -198,7 +198,7 @@ enum dispatched {
 
 static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *p, uint64_t now)
 {
-	struct rdp_req *req = &priv(cmd)->req;
+	struct rdp_req *req = &cmd_priv(cmd)->req;
 	memset(&req->res, 0, sizeof(req->res));
 	req->cdb = cmd->cdb;
 	req->cdb_len = cmd->cdb_len;
@@ -209,8 +209,8 @@ static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *
 	req->timeout_ms = attempt_timeout_ms(lun, cmd, p, now);
 	req->complete = req_done;
 	req->owner = cmd;
-	priv(cmd)->path = p;
-	priv(cmd)->sent_ns = now;
+	cmd_priv(cmd)->path = p;
+	cmd_priv(cmd)->sent_ns = now;
 	int rc = lun->env.backend->submit(p->bctx, req);
 	if (rc == 0) {
 		p->st.inflight++;
@@ -218,7 +218,7 @@ static int submit_on(struct rdp_lun *lun, struct rdp_cmd *cmd, struct rdp_path *
 		rdp_path_load_start(&p->load, cmd->xfer_len);
 		return 0;
 	}
-	priv(cmd)->path = NULL;
+	cmd_priv(cmd)->path = NULL;
 	return rc;
 }
 
@@ -268,7 +268,7 @@ static void refused_by_path(struct rdp_path *p, int rc)
 /* cmd goes out again after RDP_RETRY_DELAY_MS, from the tick. */
 static void retry_later(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 {
-	priv(cmd)->not_before_ns = now + rdp_ms_ns(RDP_RETRY_DELAY_MS);
+	cmd_priv(cmd)->not_before_ns = now + rdp_ms_ns(RDP_RETRY_DELAY_MS);
 	q_push(&lun->delayed, cmd);
 }
 
@@ -337,12 +337,12 @@ static enum dispatched dispatch(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64
 			q_insert_by_arrival(&lun->busy, cmd);
 			return WAITING;
 		case REFUSED_NO_MEMORY:
-			if (++priv(cmd)->attempts > lun->max_retries + lun->npaths) {
+			if (++cmd_priv(cmd)->attempts > lun->max_retries + lun->npaths) {
 				if (count_sparsely(&lun->nomem_busy))
 					g_warning("lun %s: no memory on any path for a command of %zu "
 						  "bytes after %u tries: answered BUSY; %" G_GUINT64_FORMAT
 						  " so far",
-						  lun->name, cmd->xfer_len, priv(cmd)->attempts - 1,
+						  lun->name, cmd->xfer_len, cmd_priv(cmd)->attempts - 1,
 						  lun->nomem_busy);
 				cmd->status = RDP_SAM_BUSY;
 				cmd->resid = (int32_t)MIN(cmd->xfer_len, (size_t)INT32_MAX);
@@ -376,7 +376,7 @@ void rdp_lun_run_waiting(struct rdp_lun *lun)
 
 	while (n-- && lun->waiting.head) {
 		struct rdp_cmd *cmd = q_pop(&lun->waiting);
-		uint64_t waited = now - priv(cmd)->not_before_ns;
+		uint64_t waited = now - cmd_priv(cmd)->not_before_ns;
 		if (dispatch(lun, cmd, now) == WAITING)
 			break; /* it went straight back: no path yet (or no room) */
 		lun->st.queue_time_us += waited / 1000;
@@ -411,11 +411,11 @@ static bool sense_is(const struct rdp_req *req, uint8_t key, uint8_t asc, uint8_
 static void req_done(struct rdp_req *req)
 {
 	struct rdp_cmd *cmd = req->owner;
-	struct rdp_path *p = priv(cmd)->path;
+	struct rdp_path *p = cmd_priv(cmd)->path;
 	struct rdp_lun *lun = p->lun;
 	/* our clock, not the sg driver's whole milliseconds; one reading for this whole step */
 	uint64_t now = rdp_now(lun);
-	uint64_t lat_us = (now - priv(cmd)->sent_ns) / 1000;
+	uint64_t lat_us = (now - cmd_priv(cmd)->sent_ns) / 1000;
 
 	p->st.inflight--;
 	p->st.lat_sum_us += lat_us;
@@ -450,8 +450,8 @@ static void req_done(struct rdp_req *req)
 		p->st.failovers++;
 		lun->st.failovers++;
 		rdp_path_error(p, c.reason);
-		priv(cmd)->path = NULL;
-		if (++priv(cmd)->attempts > lun->max_retries + lun->npaths) {
+		cmd_priv(cmd)->path = NULL;
+		if (++cmd_priv(cmd)->attempts > lun->max_retries + lun->npaths) {
 			fail_no_path(lun, cmd);
 			break;
 		}
@@ -465,8 +465,8 @@ static void req_done(struct rdp_req *req)
 			rdp_checker_check_all_soon(lun); /* ASYMMETRIC ACCESS STATE CHANGED */
 		p->st.retries++;
 		lun->st.retries++;
-		priv(cmd)->path = NULL;
-		if (++priv(cmd)->attempts > lun->max_retries) {
+		cmd_priv(cmd)->path = NULL;
+		if (++cmd_priv(cmd)->attempts > lun->max_retries) {
 			/* bounded: hand the last answer to the initiator, which has its own retries */
 			take_result(cmd, req);
 			finish_at(lun, cmd, now);
@@ -492,17 +492,17 @@ static uint64_t cmd_start(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	uint64_t now = rdp_now(lun);
 
-	priv(cmd)->attempts = 0;
-	priv(cmd)->path = NULL;
-	priv(cmd)->next = NULL;
-	priv(cmd)->not_before_ns = 0;
-	priv(cmd)->start_ns = now;
+	cmd_priv(cmd)->attempts = 0;
+	cmd_priv(cmd)->path = NULL;
+	cmd_priv(cmd)->next = NULL;
+	cmd_priv(cmd)->not_before_ns = 0;
+	cmd_priv(cmd)->start_ns = now;
 	if (cmd->arrival_ns && cmd->arrival_ns < now)
-		priv(cmd)->start_ns = cmd->arrival_ns;
-	priv(cmd)->deadline_ns = 0;
+		cmd_priv(cmd)->start_ns = cmd->arrival_ns;
+	cmd_priv(cmd)->deadline_ns = 0;
 	if (lun->kernel_timeout_ms)
-		priv(cmd)->deadline_ns = priv(cmd)->start_ns + rdp_ms_ns(deadline_budget_ms(lun));
-	priv(cmd)->seq = lun->next_seq++;
+		cmd_priv(cmd)->deadline_ns = cmd_priv(cmd)->start_ns + rdp_ms_ns(deadline_budget_ms(lun));
+	cmd_priv(cmd)->seq = lun->next_seq++;
 	cmd->dir = RDP_DIR_NONE;
 	cmd->status = RDP_SAM_GOOD;
 	cmd->sense_len = 0;
@@ -556,11 +556,11 @@ void rdp_lun_tick(struct rdp_lun *lun)
 	unsigned int n = lun->delayed.len;
 	while (n--) {
 		struct rdp_cmd *cmd = q_pop(&lun->delayed);
-		if (priv(cmd)->not_before_ns > now) {
+		if (cmd_priv(cmd)->not_before_ns > now) {
 			q_push(&lun->delayed, cmd);
 			continue;
 		}
-		priv(cmd)->not_before_ns = 0;
+		cmd_priv(cmd)->not_before_ns = 0;
 		dispatch(lun, cmd, now);
 	}
 
@@ -570,10 +570,10 @@ void rdp_lun_tick(struct rdp_lun *lun)
 
 	/* commands that waited for a path longer than the policy allows fail with a clear sense */
 	uint64_t bound = no_path_hold_ns(lun);
-	while (lun->waiting.head && (now - priv(lun->waiting.head)->not_before_ns >= bound ||
+	while (lun->waiting.head && (now - cmd_priv(lun->waiting.head)->not_before_ns >= bound ||
 				     expired(lun->waiting.head, now))) {
 		struct rdp_cmd *cmd = q_pop(&lun->waiting);
-		lun->st.queue_time_us += (now - priv(cmd)->not_before_ns) / 1000;
+		lun->st.queue_time_us += (now - cmd_priv(cmd)->not_before_ns) / 1000;
 		if (expired(cmd, now))
 			expire(lun, cmd, now);
 		else
@@ -1088,7 +1088,7 @@ void rdp_lun_set_kernel_timeout(struct rdp_lun *lun, unsigned int ms)
 
 static bool q_holds(const struct rdp_cmd_queue *q, const struct rdp_cmd *cmd)
 {
-	for (const struct rdp_cmd *c = q->head; c; c = priv(c)->next)
+	for (const struct rdp_cmd *c = q->head; c; c = cmd_priv(c)->next)
 		if (c == cmd)
 			return true;
 	return false;
@@ -1103,23 +1103,23 @@ char *rdp_cmd_describe(const struct rdp_lun *lun, const struct rdp_cmd *cmd)
 	for (unsigned int i = 0; i < cmd->cdb_len && i < RDP_CDB_MAX; i++)
 		g_string_append_printf(s, " %02x", cmd->cdb[i]);
 	g_string_append_printf(s, ", %u bytes, %.1f s since arrival", (unsigned int)cmd->xfer_len,
-			       (double)(now - priv(cmd)->start_ns) / 1e9);
-	if (priv(cmd)->path)
+			       (double)(now - cmd_priv(cmd)->start_ns) / 1e9);
+	if (cmd_priv(cmd)->path)
 		g_string_append_printf(s, ", attempt %u on %s (%s) for %.1f s, timeout %u ms",
-				       priv(cmd)->attempts + 1, priv(cmd)->path->dev,
-				       rdp_path_state_name(priv(cmd)->path->state),
-				       (double)(now - priv(cmd)->sent_ns) / 1e9, priv(cmd)->req.timeout_ms);
+				       cmd_priv(cmd)->attempts + 1, cmd_priv(cmd)->path->dev,
+				       rdp_path_state_name(cmd_priv(cmd)->path->state),
+				       (double)(now - cmd_priv(cmd)->sent_ns) / 1e9, cmd_priv(cmd)->req.timeout_ms);
 	else if (q_holds(&lun->waiting, cmd))
 		g_string_append(s, ", waiting for a usable path");
 	else if (q_holds(&lun->busy, cmd))
 		g_string_append(s, ", waiting for room on a path (queues full)");
 	else if (q_holds(&lun->delayed, cmd))
-		g_string_append_printf(s, ", waiting to be retried (attempt %u)", priv(cmd)->attempts + 1);
+		g_string_append_printf(s, ", waiting to be retried (attempt %u)", cmd_priv(cmd)->attempts + 1);
 	else
 		g_string_append(s, ", in no queue of the engine");
-	if (priv(cmd)->deadline_ns)
+	if (cmd_priv(cmd)->deadline_ns)
 		g_string_append_printf(s, ", deadline in %.1f s",
-				       ((double)priv(cmd)->deadline_ns - (double)now) / 1e9);
+				       ((double)cmd_priv(cmd)->deadline_ns - (double)now) / 1e9);
 	return g_string_free(s, FALSE);
 }
 

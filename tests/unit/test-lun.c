@@ -401,7 +401,7 @@ static void test_deadline_hung_write_not_reissued(void)
 	rdp_lun_submit(lun, &t.c);
 	g_assert_true(fake_pending_dev(0) == a);
 	/* deadline 30 - 3 s; the first attempt leaves half of it for the other path */
-	g_assert_cmpuint(priv(&t.c)->req.timeout_ms, ==, 13500);
+	g_assert_cmpuint(cmd_priv(&t.c)->req.timeout_ms, ==, 13500);
 	/* the hung path's error handling ends long after the kernel gave up */
 	fake_now += 40 * SEC;
 	g_assert_cmpuint(fake_timeout_dev(a), ==, 1);
@@ -434,7 +434,7 @@ static void test_deadline_hang_completes_on_other_path(void)
 	g_assert_cmpuint(fake_timeout_dev(a), ==, 1);
 	g_assert_false(t.done);
 	g_assert_true(fake_pending_dev(0) == b);
-	g_assert_cmpuint(priv(&t.c)->req.timeout_ms, ==, 13500); /* 27 s - 13.5 s */
+	g_assert_cmpuint(cmd_priv(&t.c)->req.timeout_ms, ==, 13500); /* 27 s - 13.5 s */
 	fake_now += 1 * SEC;
 	g_assert_cmpuint(fake_complete_dev(b, 1), ==, 1);
 	g_assert_true(t.done);
@@ -466,7 +466,7 @@ static void test_deadline_from_arrival(void)
 	t.c.arrival_ns = fake_now - 20000ull * 1000000; /* 7 s left: half for the first try */
 	rdp_lun_submit(lun, &t.c);
 	g_assert_false(t.done);
-	g_assert_cmpuint(priv(&t.c)->req.timeout_ms, ==, 3500);
+	g_assert_cmpuint(cmd_priv(&t.c)->req.timeout_ms, ==, 3500);
 	fake_complete_all();
 	g_assert_true(t.done);
 	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
@@ -553,7 +553,7 @@ static void test_deadline_queues(void)
 	}
 	tcmd_init(&t, 0x28, 0, 1);
 	rdp_lun_submit(lun, &t.c);
-	g_assert_cmpuint(priv(&t.c)->req.timeout_ms, ==, 30000); /* cmd_timeout, uncut */
+	g_assert_cmpuint(cmd_priv(&t.c)->req.timeout_ms, ==, 30000); /* cmd_timeout, uncut */
 	fake_now += 100 * SEC;
 	fake_complete_all();
 	g_assert_true(t.done);

@@ -36,7 +36,7 @@ vm_scsi_debug_paths 2
 # overlay (not run from the tree, which may sit under /tmp, private to the service).
 sbindir=/usr/local/sbin
 install -m 0755 "$RDP_SRC/build/handler/tcmu-rdpd" "$sbindir/tcmu-rdpd"
-# and librdp.so.0 where the dynamic linker finds it (the tree's RUNPATH does not reach here)
+# and librdp.so.0 beside it, as meson installs it (/usr/local/lib, in ld.so's default path)
 lib=$(readlink -f "$RDP_SRC/build/lib/librdp.so.0")
 install -m 0644 "$lib" /usr/local/lib/
 ln -sf "$(basename "$lib")" /usr/local/lib/librdp.so.0
