@@ -350,6 +350,7 @@ static gboolean dev_tick(gpointer data)
 }
 
 static const struct rdp_env dev_env = {
+	.size = sizeof(struct rdp_env),
 	.backend = &rdp_backend_sg,
 	.now_ns = rdp_loop_clock_ns,
 };

@@ -330,6 +330,7 @@ static size_t sg_max_transfer(void *ctx)
 }
 
 const struct rdp_backend_ops rdp_backend_sg = {
+	.size = sizeof(struct rdp_backend_ops),
 	.name = "sg",
 	.open = sg_open,
 	.close = sg_close,

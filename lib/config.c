@@ -1352,6 +1352,14 @@ static struct rdp_lun_spec *spec_new(const char *name, const struct settings *se
 	return spec;
 }
 
+struct rdp_lun_spec *rdp_lun_spec_new(const char *name, const char *const *paths)
+{
+	g_return_val_if_fail(name != NULL, NULL);
+	struct rdp_lun_spec *spec = spec_new(name, &builtin_defaults);
+	spec->paths = paths ? g_strdupv((char **)paths) : g_new0(char *, 1);
+	return spec;
+}
+
 static unsigned int *path_values_dup(const struct path_values *pv)
 {
 	return pv->v ? g_memdup2(pv->v, pv->n * sizeof(*pv->v)) : NULL;

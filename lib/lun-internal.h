@@ -26,6 +26,8 @@ struct __attribute__((may_alias)) rdp_cmd_priv {
 };
 _Static_assert(sizeof(struct rdp_cmd_priv) <= sizeof(((struct rdp_cmd *)0)->internal),
 	       "struct rdp_cmd_priv outgrew RDP_CMD_INTERNAL_WORDS (an ABI change)");
+_Static_assert(_Alignof(struct rdp_cmd_priv) <= _Alignof(__typeof__(((struct rdp_cmd *)0)->internal)),
+	       "struct rdp_cmd_priv needs an alignment the internal words do not give");
 
 /* const in, mutable out: the describers read a const command through the same accessor */
 static inline struct rdp_cmd_priv *cmd_priv(const struct rdp_cmd *cmd)
@@ -95,7 +97,8 @@ struct rdp_cmd_queue {
 struct rdp_lun {
 	char *name;
 	char wwid[RDP_WWID_MAX];
-	struct rdp_env env;
+	struct rdp_env env; /* the caller's, with backend = &ops */
+	struct rdp_backend_ops ops;
 	unsigned int cmd_timeout_ms;
 	unsigned int checker_interval_ms;
 	unsigned int max_checker_interval_ms;

@@ -780,6 +780,63 @@ void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 	}
 }
 
+#define SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+
+/* Copy a caller's size-prefixed struct (rdp.h: "Caller-filled structs") into our own full-size
+ * dst: what the caller's size does not cover stays zero; a larger struct is refused unless its
+ * tail beyond ours is zero. min is the size of the struct's first version. */
+static bool copy_sized(void *dst, size_t dst_size, const void *src, size_t min, const char *what,
+		       GError **err)
+{
+	size_t size = *(const size_t *)src;
+
+	memset(dst, 0, dst_size);
+	if (size < min) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
+			    "struct %s has size %zu, less than its first version's %zu: set .size "
+			    "= sizeof(struct %s)",
+			    what, size, min, what);
+		return false;
+	}
+	for (size_t i = dst_size; i < size; i++) {
+		if (((const uint8_t *)src)[i]) {
+			g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
+				    "struct %s of %zu bytes sets members this librdp (%zu bytes) does "
+				    "not know: the program was built against a newer librdp",
+				    what, size, dst_size);
+			return false;
+		}
+	}
+	memcpy(dst, src, MIN(size, dst_size));
+	*(size_t *)dst = dst_size;
+	return true;
+}
+
+/* The caller's environment and backend, as lun->env and lun->ops. */
+static bool lun_take_env(struct rdp_lun *lun, const struct rdp_env *env, GError **err)
+{
+	if (!copy_sized(&lun->env, sizeof(lun->env), env, SIZE_THROUGH(struct rdp_env, now_ns),
+			"rdp_env", err))
+		return false;
+	if (!lun->env.backend) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID, "rdp_env has no backend");
+		return false;
+	}
+	if (!copy_sized(&lun->ops, sizeof(lun->ops), lun->env.backend,
+			SIZE_THROUGH(struct rdp_backend_ops, max_transfer), "rdp_backend_ops", err))
+		return false;
+	if (!lun->ops.open || !lun->ops.close || !lun->ops.submit || !lun->ops.exec_sync) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
+			    "backend %s lacks one of open, close, submit and exec_sync",
+			    lun->ops.name ? lun->ops.name : "(unnamed)");
+		return false;
+	}
+	lun->env.backend = &lun->ops;
+	if (!lun->env.now_ns)
+		lun->env.now_ns = monotonic_ns;
+	return true;
+}
+
 struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_env *env,
 			     GError **err)
 {
@@ -789,10 +846,11 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		return NULL;
 	}
 	struct rdp_lun *lun = g_new0(struct rdp_lun, 1);
+	if (!lun_take_env(lun, env, err)) {
+		g_free(lun);
+		return NULL;
+	}
 	lun->name = g_strdup(spec->name);
-	lun->env = *env;
-	if (!lun->env.now_ns)
-		lun->env.now_ns = monotonic_ns;
 	lun->npaths = g_strv_length(spec->paths);
 	if (lun->npaths > RDP_MAX_PATHS) {
 		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
@@ -817,7 +875,7 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		p->alua_state = -1;
 		lun->paths[i] = p;
 
-		int rc = env->backend->open(p->dev, &p->bctx);
+		int rc = lun->ops.open(p->dev, &p->bctx);
 		if (rc < 0) {
 			p->bctx = NULL;
 			g_string_append_printf(down, "%s%s: %s", down->len ? "; " : "", p->dev,

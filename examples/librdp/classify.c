@@ -7,6 +7,7 @@
  *
  * It asks rdp_classify_completion(), the rule table the engine applies to every command a path
  * returns (docs/engine.md), and prints its verdict and the rule that matched. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +16,11 @@
 
 static int hex_byte(const char *s, uint8_t *out)
 {
-	char buf[3] = {s[0], s[1], 0}, *end;
-	unsigned long v = strtoul(buf, &end, 16);
-	if (!s[1] || *end)
+	/* two hex digits exactly: strtoul alone would take a sign or a blank */
+	if (!isxdigit((unsigned char)s[0]) || !isxdigit((unsigned char)s[1]))
 		return -1;
+	char buf[3] = {s[0], s[1], 0};
+	unsigned long v = strtoul(buf, NULL, 16);
 	*out = (uint8_t)v;
 	return 0;
 }

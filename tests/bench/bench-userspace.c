@@ -430,6 +430,7 @@ static int null_exec_sync(void *ctx, struct rdp_req *req)
 }
 
 static const struct rdp_backend_ops null_backend = {
+    .size = sizeof(struct rdp_backend_ops),
     .name = "null",
     .open = null_open,
     .close = null_close,
@@ -776,7 +777,8 @@ int main(int argc, char **argv)
 	    .grouping = RDP_GROUP_MULTIBUS,
 	    .no_path_retry = RDP_NO_PATH_QUEUE,
 	};
-	struct rdp_env env = {.backend = &null_backend,
+	struct rdp_env env = {.size = sizeof(struct rdp_env),
+			      .backend = &null_backend,
 			      .now_ns = o.fake_clock ? fake_clock : o.call_clock ? NULL : loop_clock};
 
 	/* GLib's one-time allocations (log, quarks, error strings) belong to the process: open and

@@ -472,6 +472,7 @@ unsigned int fake_pending_count(void)
 }
 
 const struct rdp_backend_ops fake_backend = {
+	.size = sizeof(struct rdp_backend_ops),
 	.name = "fake",
 	.open = fake_open,
 	.close = fake_close,

@@ -13,7 +13,8 @@
 #define WWID "naa.33333330000007d0"
 #define SEC 1000000000ull
 
-static const struct rdp_env env = {.backend = &fake_backend, .now_ns = fake_clock};
+static const struct rdp_env env = {
+    .size = sizeof(struct rdp_env), .backend = &fake_backend, .now_ns = fake_clock};
 
 struct tcmd {
 	struct rdp_cmd c;

@@ -13,7 +13,8 @@
 
 #define WWID "naa.33333330000007d0"
 
-static const struct rdp_env env = {.backend = &fake_backend, .now_ns = fake_clock};
+static const struct rdp_env env = {
+    .size = sizeof(struct rdp_env), .backend = &fake_backend, .now_ns = fake_clock};
 
 struct tcmd {
 	struct rdp_cmd c;
@@ -1529,6 +1530,87 @@ static void test_open_with_dead_path(void)
 	g_assert_nonnull(strstr(err->message, "no backing path answered"));
 }
 
+/* The caller-filled structs carry their size (rdp.h): one that is too small, one from a newer
+ * librdp that asks for what this one lacks, and a backend without a required hook are refused
+ * with a reason; a newer one whose extra members are zero, and an older backend without the
+ * optional max_transfer, are taken. */
+static void test_sized_structs(void)
+{
+	static const char *const paths[] = {"sg0", NULL};
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_new("lun0", paths);
+	struct {
+		struct rdp_env env;
+		uint64_t newer; /* a member a later librdp would have */
+	} big = {.env = env};
+	struct {
+		struct rdp_backend_ops ops;
+		void *newer_hook;
+	} ops = {.ops = fake_backend};
+	const struct {
+		size_t env_size, ops_size;
+		uint64_t newer;
+		bool no_submit;
+		const char *want; /* NULL: opens */
+	} cases[] = {
+	    {0, sizeof(struct rdp_backend_ops), 0, false, "struct rdp_env has size 0"},
+	    {sizeof(size_t), sizeof(struct rdp_backend_ops), 0, false, "set .size = sizeof"},
+	    {sizeof(big), sizeof(struct rdp_backend_ops), 0, false, NULL},
+	    {sizeof(big), sizeof(struct rdp_backend_ops), 1, false, "built against a newer librdp"},
+	    {sizeof(struct rdp_env), 0, 0, false, "struct rdp_backend_ops has size 0"},
+	    {sizeof(struct rdp_env), offsetof(struct rdp_backend_ops, max_transfer), 0, false,
+	     "less than its first version"},
+	    {sizeof(struct rdp_env), sizeof(ops), 0, false, NULL},
+	    {sizeof(struct rdp_env), sizeof(struct rdp_backend_ops), 0, true,
+	     "lacks one of open, close, submit and exec_sync"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		fake_reset();
+		fake_dev_add("sg0", WWID);
+		big.env.size = cases[i].env_size;
+		big.env.backend = &ops.ops;
+		big.newer = cases[i].newer;
+		ops.ops = fake_backend;
+		ops.ops.size = cases[i].ops_size;
+		ops.newer_hook = NULL;
+		if (cases[i].no_submit)
+			ops.ops.submit = NULL;
+		g_autoptr(GError) err = NULL;
+		struct rdp_lun *lun = rdp_lun_open(spec, &big.env, &err);
+		if (!cases[i].want) {
+			g_assert_no_error(err);
+			g_assert_nonnull(lun);
+			g_assert_cmpstr(rdp_lun_wwid(lun), ==, WWID);
+			rdp_lun_close(lun);
+			continue;
+		}
+		g_assert_null(lun);
+		g_assert_error(err, RDP_ERROR, RDP_ERROR_INVALID);
+		if (!strstr(err->message, cases[i].want))
+			g_error("case %zu: \"%s\" does not say \"%s\"", i, err->message,
+				cases[i].want);
+	}
+}
+
+/* A spec from rdp_lun_spec_new() has a configuration file's defaults and owns a copy of the
+ * device list. */
+static void test_spec_new(void)
+{
+	char *paths[] = {g_strdup("sg0"), g_strdup("sg1"), NULL};
+	g_autoptr(rdp_lun_spec) spec = rdp_lun_spec_new("lun0", (const char *const *)paths);
+	g_free(paths[0]);
+	g_free(paths[1]);
+	g_assert_cmpstr(spec->name, ==, "lun0");
+	g_assert_null(spec->wwid);
+	g_assert_cmpuint(g_strv_length(spec->paths), ==, 2);
+	g_assert_cmpstr(spec->paths[1], ==, "sg1");
+	g_assert_cmpuint(spec->cmd_timeout_ms, >, 0);
+	g_assert_cmpuint(spec->checker_interval_ms, >, 0);
+	g_assert_cmpuint(spec->max_checker_interval_ms, >=, spec->checker_interval_ms);
+	g_autoptr(rdp_lun_spec) none = rdp_lun_spec_new("lun1", NULL);
+	g_assert_nonnull(none->paths);
+	g_assert_null(none->paths[0]);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -1565,6 +1647,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/no-stale-data", test_no_stale_data);
 	g_test_add_func("/lun/submit-refused-keeps-paths", test_submit_refused_keeps_paths);
 	g_test_add_func("/lun/max-transfer-from-paths", test_max_transfer_from_paths);
+	g_test_add_func("/lun/sized-structs", test_sized_structs);
+	g_test_add_func("/lun/spec-new", test_spec_new);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;

@@ -18,7 +18,8 @@
 /* A LUN name that JSON must escape (quote, backslash, control character) and non-ASCII. */
 #define ODD_NAME "odd \"lun\"\\\t\xc3\xa9"
 
-static const struct rdp_env env = {.backend = &fake_backend, .now_ns = fake_clock};
+static const struct rdp_env env = {
+    .size = sizeof(struct rdp_env), .backend = &fake_backend, .now_ns = fake_clock};
 
 /* ---- main-loop helpers: server and client share this thread, so calls are async ---- */
 

@@ -71,8 +71,16 @@ struct rdp_req {
 	void *owner;
 };
 
+/* Caller-filled structs (rdp_backend_ops, rdp_env) begin with their own size, which the caller
+ * sets to sizeof() of the struct as its header declares it. A later librdp only appends members,
+ * so it can tell what an older caller knew: members past the caller's size count as zero (an
+ * optional hook absent). One larger than this library's is accepted only when what lies beyond
+ * is zero, as the kernel's copy_struct_from_user() does for openat2(); else rdp_lun_open()
+ * fails with RDP_ERROR_INVALID. */
+
 /* A path backend: real SG devices (backend-sg.c) or a fake in tests. */
 struct rdp_backend_ops {
+	size_t size; /* sizeof(struct rdp_backend_ops) */
 	const char *name;
 	/* Open the device named dev; store a backend context in *ctx. -errno on failure. */
 	int (*open)(const char *dev, void **ctx);
@@ -120,7 +128,6 @@ struct rdp_cmd {
 	union {
 		uint64_t opaque[RDP_CMD_INTERNAL_WORDS];
 		void *align_ptr;
-		long double align_ld;
 	} internal;
 };
 /* When the engine took the command (rdp_lun_submit, or its arrival_ns), on the engine's
@@ -185,6 +192,12 @@ enum rdp_failback {
 #define RDP_NO_PATH_QUEUE UINT32_MAX /* hold them up to the kernel's cmd_time_out bound */
 /* any other value N: hold them for N checker intervals (still capped by cmd_time_out) */
 
+/* What a LUN is made of. Specs are allocated by librdp only (rdp_lun_spec_new(),
+ * rdp_lun_spec_resolve()) and freed with rdp_lun_spec_free(), so a later librdp can append
+ * members, with their defaults, under older callers: sizeof(struct rdp_lun_spec) is not part of
+ * the ABI and a spec is never declared by a caller. A caller may change its members; the
+ * strings and arrays belong to the spec (g_malloc'd: rdp_lun_spec_free() and
+ * rdp_lun_spec_drop_used() g_free them). */
 struct rdp_lun_spec {
 	char *name;   /* config section, or the cfgstring for wwid= */
 	char *wwid;   /* when the LUN is given by identity; NULL otherwise */
@@ -239,6 +252,9 @@ void rdp_config_free(struct rdp_config *cfg);
  * found with rdp_discover_wwid(). */
 struct rdp_lun_spec *rdp_lun_spec_resolve(const struct rdp_config *cfg, const char *cfgstring,
 					  GError **err);
+/* A spec for the LUN named name on the devices paths (NULL-terminated, copied; NULL: none yet),
+ * with the built-in defaults of every setting (those of a configuration file that sets none). */
+struct rdp_lun_spec *rdp_lun_spec_new(const char *name, const char *const *paths);
 void rdp_lun_spec_free(struct rdp_lun_spec *spec);
 typedef struct rdp_lun_spec rdp_lun_spec;
 typedef struct rdp_config rdp_config;
@@ -258,7 +274,8 @@ char **rdp_discover_wwid(const char *wwid, GError **err);
 
 /* ---- engine (lun.c) ---- */
 struct rdp_env {
-	const struct rdp_backend_ops *backend;
+	size_t size; /* sizeof(struct rdp_env) */
+	const struct rdp_backend_ops *backend; /* read once, by rdp_lun_open() */
 	uint64_t (*now_ns)(void); /* injected clock; NULL: the monotonic clock */
 };
 
