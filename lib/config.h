@@ -37,9 +37,6 @@ char **rdp_config_lun_names(const struct rdp_config *cfg);
 struct rdp_lun_spec *rdp_lun_spec_lookup(const struct rdp_config *cfg, const char *cfgstring,
 					 GError **err);
 
-/* Check that dev is a SCSI generic character device; on success store its device number in
- * *rdev (may be NULL). Errors start with "<dev>: ". */
-bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err);
 
 /* Is the SCSI device at this sysfs path (any path that resolves below its scsi host) a LUN that
  * this machine's own LIO target exports, seen through tcm_loop or an iSCSI session to a local

@@ -158,6 +158,36 @@ unsigned int rdp_path_priority(const struct rdp_path *p)
 	return p->prio;
 }
 
+const char *rdp_path_alua_state(const struct rdp_path *p)
+{
+	static const char *const pref[] = {
+	    [RDP_ALUA_AO] = "active/optimized (preferred)",
+	    [RDP_ALUA_ANO] = "active/non-optimized (preferred)",
+	    [RDP_ALUA_STANDBY] = "standby (preferred)",
+	    [RDP_ALUA_UNAVAILABLE] = "unavailable (preferred)",
+	    [RDP_ALUA_LBA_DEPENDENT] = "lba-dependent (preferred)",
+	    [RDP_ALUA_OFFLINE] = "offline (preferred)",
+	    [RDP_ALUA_TRANSITIONING] = "transitioning (preferred)",
+	    [RDP_ALUA_UNKNOWN] = "unknown (preferred)",
+	};
+	if (p->alua_state < 0)
+		return NULL;
+	enum rdp_alua_state st = (enum rdp_alua_state)p->alua_state;
+	if (p->alua_pref && (unsigned int)st < G_N_ELEMENTS(pref) && pref[st])
+		return pref[st];
+	return rdp_alua_state_name(st);
+}
+
+int rdp_path_target_port_group(const struct rdp_path *p)
+{
+	return p->port.has_tpg ? p->port.tpg_id : -1;
+}
+
+int rdp_path_relative_port(const struct rdp_path *p)
+{
+	return p->port.has_rel_port ? p->port.rel_port : -1;
+}
+
 /* ---- which LUN a device serves ---- */
 
 dev_t rdp_char_dev_number(const char *dev)

@@ -4,7 +4,8 @@
 #   source "$RDP_SRC/tests/vm/guest-lib.sh"; source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
 RDPD=${RDPD:-$RDP_SRC/build/handler/tcmu-rdpd} # a test may run another build's
-RDPCTL=$RDP_SRC/build/handler/rdpctl
+RDPCTL=$RDP_SRC/build/tools/rdpctl
+RDP_PROBE=$RDP_SRC/build/tools/rdp-probe
 RDP_LOG=${VMOUT:-/tmp}/tcmu-rdpd.log
 RDP_LOOP_WWN=naa.5001405000000001
 RDP_PID=

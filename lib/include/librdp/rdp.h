@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 #include <glib.h>
 #include <glib-unix.h>
@@ -268,6 +269,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(rdp_config, rdp_config_free)
  * decide. */
 bool rdp_lun_spec_check_sysfs(const struct rdp_lun_spec *spec, char **wwid, GError **err);
 
+/* What resolution checks of every backing device: it exists, is an SCSI generic (sg)
+ * character device, and is not a disk that this machine's own target exports (a path through
+ * it would loop back into the gateway). On success *rdev (may be NULL) gets its device number.
+ * Errors (RDP_CONFIG_ERROR_DEVICE) start with "<dev>: " and say what to give instead. */
+bool rdp_sg_device_check(const char *dev, dev_t *rdev, GError **err);
+
 /* ---- discovery (discover.c) ---- */
 /* Every /dev/sgN whose SCSI device reports this wwid in sysfs. NULL-terminated, maybe empty. */
 char **rdp_discover_wwid(const char *wwid, GError **err);
@@ -381,6 +388,15 @@ unsigned int rdp_path_group(const struct rdp_path *p);
 unsigned int rdp_path_priority(const struct rdp_path *p);
 /* Why the path is in its state (the last transition's reason). */
 const char *rdp_path_reason(const struct rdp_path *p);
+/* The ALUA access state of the path's target port group as last read from REPORT TARGET PORT
+ * GROUPS ("active/optimized", "active/non-optimized", "standby", ...), with " (preferred)"
+ * when the target prefers that group; NULL when the LUN reports no ALUA or the path's state
+ * was never read. */
+const char *rdp_path_alua_state(const struct rdp_path *p);
+/* The path's target port group and relative target port (VPD 0x83); -1 when its identity page
+ * names none. */
+int rdp_path_target_port_group(const struct rdp_path *p);
+int rdp_path_relative_port(const struct rdp_path *p);
 
 /* Live changes (hotplug, reload), none of which sends a SCSI command synchronously. add_path
  * opens the device and adds it in state `checking`; the asynchronous checker starts at once and

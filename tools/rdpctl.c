@@ -8,7 +8,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
-#include "manager.h"
+#include "manager-iface.h"
 
 #define CALL_TIMEOUT_MS 10000
 
