@@ -1,10 +1,12 @@
 #!/bin/bash
-# The daemon as systemd runs it: config/tcmu-rdpd.service and the D-Bus activation file, under a
+# The daemon as Debian installs it and systemd runs it: the packages of debian/ installed with
+# dpkg (unit enabled by the postinst; pkg-config and the example against librdp-dev), under a
 # real systemd (PID 1 of its own PID namespace; the guest's PID 1 is the harness). targetcli's
 # first call starts the daemon through D-Bus activation; the sandbox is in force (capabilities,
 # seccomp, read-only /usr and /etc, writable configfs) and still lets the daemon do its work:
 # a verifying write load with a path failover, then a SIGKILL, after which systemd restarts it
-# and the new process adopts the device, then `systemctl reload`. Prints the figures.
+# and the new process adopts the device, then `systemctl reload`; last `dpkg -r` stops the unit
+# cleanly and `dpkg -P` removes the configuration. Prints the figures.
 set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
@@ -32,22 +34,27 @@ journal_has() {
 
 vm_scsi_debug_paths 2
 
-# Installed as meson would: the built daemon copied to an sbindir of the guest's writable
-# overlay (not run from the tree, which may sit under /tmp, private to the service).
-sbindir=/usr/local/sbin
-install -m 0755 "$RDP_SRC/build/handler/tcmu-rdpd" "$sbindir/tcmu-rdpd"
-# and librdp.so.0 beside it, as meson installs it (/usr/local/lib, in ld.so's default path)
-lib=$(readlink -f "$RDP_SRC/build/lib/librdp.so.0")
-install -m 0644 "$lib" /usr/local/lib/
-ln -sf "$(basename "$lib")" /usr/local/lib/librdp.so.0
-ldconfig
-ldd "$sbindir/tcmu-rdpd" | grep -q "librdp.so.0 => /usr/local/" ||
-	vm_fail "the installed daemon does not find the installed librdp.so.0: $(ldd "$sbindir/tcmu-rdpd" | grep rdp)"
-sed "s|@sbindir@|$sbindir|g" "$RDP_SRC/config/$UNIT" >/etc/systemd/system/$UNIT
-mkdir -p /usr/share/dbus-1/system-services /etc/tcmu-rdp
-sed "s|@sbindir@|$sbindir|g" "$RDP_SRC/config/org.kernel.TCMUService1.service" \
-	>/usr/share/dbus-1/system-services/org.kernel.TCMUService1.service
-install -m 0644 "$RDP_SRC/config/org.kernel.TCMUService1.conf" /etc/dbus-1/system.d/
+# Installed as an admin installs it: the Debian packages that tests/deb/build made of this tree
+# (tests/run builds them first), with dpkg, whose postinst enables the unit as Debian daemons
+# are. The daemon, its unit, the D-Bus files and librdp.so.0 all come from the packages.
+debs=("$RDP_SRC"/build/deb/librdp0_*.deb "$RDP_SRC"/build/deb/librdp-dev_*.deb "$RDP_SRC"/build/deb/tcmu-rdp_*.deb)
+for d in "${debs[@]}"; do [[ -f $d ]] || vm_fail "$d missing: run tests/deb/build build/deb first"; done
+# The guest's root is this machine's: a policy-rc.d of this machine (a container's "start no
+# daemons") would rule the package scripts in the guest too. A Debian host has none.
+rm -f /usr/sbin/policy-rc.d
+dpkg -i "${debs[@]}" >"$VMOUT/dpkg-install.log" 2>&1 || vm_fail "dpkg -i: $(tail -n 20 "$VMOUT/dpkg-install.log")"
+vm_log "installed: $(dpkg-query -W -f '${Package} ${Version}, ' librdp0 librdp-dev tcmu-rdp)"
+[[ -L /etc/systemd/system/multi-user.target.wants/$UNIT ]] || vm_fail "the package did not enable $UNIT"
+sbindir=/usr/sbin
+ldd "$sbindir/tcmu-rdpd" | grep -q "librdp.so.0 => /lib/\|librdp.so.0 => /usr/lib/" ||
+	vm_fail "the installed daemon does not use the packaged librdp.so.0: $(ldd "$sbindir/tcmu-rdpd" | grep rdp)"
+# librdp-dev: the example builds against the installed .pc and header, and runs
+flags=$(pkg-config --cflags --libs librdp) || vm_fail "pkg-config --cflags --libs librdp failed"
+cc -Wall -Werror -o /tmp/rdp-classify /usr/share/doc/librdp-dev/examples/classify.c $flags ||
+	vm_fail "the example does not build against librdp-dev"
+verdict=$(/tmp/rdp-classify 0 0x01)
+[[ $verdict == "path-error "* ]] || vm_fail "the example built against the package says: $verdict"
+vm_log "pkg-config --cflags --libs librdp: $flags; the example says: $verdict"
 printf '[defaults]\nchecker_interval = 2\n' >/etc/tcmu-rdp/tcmu-rdp.conf
 # Units of this machine that would touch the test's disks or only cost time.
 for u in multipathd.service multipathd.socket open-iscsi.service iscsid.service iscsid.socket \
@@ -149,5 +156,24 @@ vm_log "systemctl reload: configuration re-read"
 
 failed=$(ns systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
 [[ $failed != *"$UNIT"* ]] || vm_fail "$UNIT is failed"
+
+# 6. Removal: the package's prerm stops the unit (the daemon drains and exits cleanly); the
+# files go, the configuration file stays until purge.
+if ! ns timeout 120 dpkg -r tcmu-rdp >"$VMOUT/dpkg-remove.log" 2>&1; then
+	ns systemctl status --no-pager "$UNIT" >&2 || true
+	ns systemctl list-jobs --no-pager >&2 || true
+	ns journalctl -u "$UNIT" --no-pager | tail -n 15 >&2 || true
+	ns ps -ef >&2 || true
+	vm_fail "dpkg -r: $(tail -n 20 "$VMOUT/dpkg-remove.log")"
+fi
+# (systemd runs at log level warning here, so the daemon's own last line is the proof)
+vm_wait 10 journal_has "stopped cleanly:" ||
+	vm_fail "removing the package did not stop $UNIT cleanly: $(ns journalctl -u "$UNIT" --no-pager | tail -n 5)"
+! ns pgrep -x tcmu-rdpd >/dev/null || vm_fail "tcmu-rdpd still runs after the package was removed"
+[[ ! -e /usr/sbin/tcmu-rdpd && ! -e /lib/systemd/system/$UNIT ]] || vm_fail "removal left the daemon or its unit"
+[[ -f /etc/tcmu-rdp/tcmu-rdp.conf ]] || vm_fail "removal (not purge) deleted the configuration"
+ns dpkg -P tcmu-rdp >>"$VMOUT/dpkg-remove.log" 2>&1 || vm_fail "dpkg -P failed"
+[[ ! -e /etc/tcmu-rdp/tcmu-rdp.conf ]] || vm_fail "purge kept the configuration file"
+vm_log "dpkg -r stopped $UNIT cleanly and removed it; purge removed the configuration"
 ns journalctl -u "$UNIT" --no-pager >"$VMOUT/tcmu-rdpd.journal" || true
-echo "RESULT unit-file: activation=dbus sandbox=ok $figures restart_s=$restart_s"
+echo "RESULT unit-file: package=installed activation=dbus sandbox=ok $figures restart_s=$restart_s removal=clean"
