@@ -349,11 +349,6 @@ static gboolean dev_tick(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static const struct rdp_env dev_env = {
-	.size = sizeof(struct rdp_env),
-	.backend = &rdp_backend_sg,
-	.now_ns = rdp_loop_clock_ns,
-};
 
 /* configfs attributes take one write() in place (no temp file and rename) */
 static bool write_action(struct rdp_dev *dev, const char *action, const char *val)
@@ -550,7 +545,9 @@ static void attach_thread(GTask *task, gpointer source, gpointer data, GCancella
 		return;
 	}
 	a->timeout_read = read_sysfs_u64(to_path, &a->timeout_s, NULL);
-	struct rdp_lun *lun = rdp_lun_open(a->spec, &dev_env, &err);
+	const struct rdp_env env = {
+	    .size = sizeof(env), .backend = rdp_backend_sg(), .now_ns = rdp_loop_clock_ns};
+	struct rdp_lun *lun = rdp_lun_open(a->spec, &env, &err);
 	if (lun)
 		g_task_return_pointer(task, lun, NULL);
 	else

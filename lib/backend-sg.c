@@ -329,7 +329,7 @@ static size_t sg_max_transfer(void *ctx)
 	return max;
 }
 
-const struct rdp_backend_ops rdp_backend_sg = {
+static const struct rdp_backend_ops sg_ops = {
 	.size = sizeof(struct rdp_backend_ops),
 	.name = "sg",
 	.open = sg_open,
@@ -338,3 +338,8 @@ const struct rdp_backend_ops rdp_backend_sg = {
 	.exec_sync = sg_exec_sync,
 	.max_transfer = sg_max_transfer,
 };
+
+const struct rdp_backend_ops *rdp_backend_sg(void)
+{
+	return &sg_ops;
+}

@@ -55,7 +55,8 @@ struct rdp_sysfs_facts {
 bool rdp_sysfs_facts_check(const struct rdp_sysfs_facts *f, unsigned int n, const char *want,
 			   char **wwid, GError **err);
 /* Does the sysfs "wwid" attribute value (maybe padded, newline-terminated, or NULL) denote
- * wwid? Hex designators (naa., eui.) compare case-insensitively, others exactly. */
+ * wwid (maybe padded too)? Blanks around either are ignored; hex designators (naa., eui.)
+ * compare case-insensitively, others exactly. */
 bool rdp_wwid_matches(const char *sysfs_value, const char *wwid);
 /* strcmp() that orders digit runs by value: "sg2" < "sg10". */
 int rdp_natural_cmp(const char *a, const char *b);

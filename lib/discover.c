@@ -30,14 +30,16 @@ bool rdp_wwid_matches(const char *sysfs_value, const char *wwid)
 	if (!sysfs_value || !wwid)
 		return false;
 
-	/* The kernel ends the attribute with a newline, and some versions pad T10 vendor
-	 * identifiers with blanks; neither is part of the identity. */
+	/* The kernel ends the attribute with a newline, and T10 vendor identifiers are padded
+	 * with blanks (in sysfs and in our own reading of VPD 0x83 alike); neither is part of the
+	 * identity, on either side. */
 	g_autofree char *v = g_strstrip(g_strdup(sysfs_value));
+	g_autofree char *w = g_strstrip(g_strdup(wwid));
 	if (!*v)
 		return false;
-	if (is_hex_designator(v) && is_hex_designator(wwid))
-		return g_ascii_strcasecmp(v, wwid) == 0;
-	return strcmp(v, wwid) == 0;
+	if (is_hex_designator(v) && is_hex_designator(w))
+		return g_ascii_strcasecmp(v, w) == 0;
+	return strcmp(v, w) == 0;
 }
 
 int rdp_natural_cmp(const char *a, const char *b)

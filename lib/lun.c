@@ -780,6 +780,7 @@ void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
 	}
 }
 
+#define RDP_STRUCT_SIZE_MAX 4096 /* as openat2() refuses a struct larger than a page */
 #define SIZE_THROUGH(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 
 /* Copy a caller's size-prefixed struct (rdp.h: "Caller-filled structs") into our own full-size
@@ -791,6 +792,13 @@ static bool copy_sized(void *dst, size_t dst_size, const void *src, size_t min, 
 	size_t size = *(const size_t *)src;
 
 	memset(dst, 0, dst_size);
+	if (size > RDP_STRUCT_SIZE_MAX) { /* never set, most likely: do not scan that far */
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
+			    "struct %s has size %zu, more than any librdp will have (%d): set .size "
+			    "= sizeof(struct %s)",
+			    what, size, RDP_STRUCT_SIZE_MAX, what);
+		return false;
+	}
 	if (size < min) {
 		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
 			    "struct %s has size %zu, less than its first version's %zu: set .size "
@@ -835,6 +843,34 @@ static bool lun_take_env(struct rdp_lun *lun, const struct rdp_env *env, GError 
 	if (!lun->env.now_ns)
 		lun->env.now_ns = monotonic_ns;
 	return true;
+}
+
+int rdp_device_wwid(const struct rdp_env *env, const char *dev, char *wwid, size_t len,
+		    GError **err)
+{
+	g_autofree struct rdp_lun *lun = g_new0(struct rdp_lun, 1);
+	if (!lun_take_env(lun, env, err))
+		return -EINVAL;
+	lun->name = (char *)dev;
+	lun->cmd_timeout_ms = RDP_PROBE_TIMEOUT_MS;
+	struct rdp_path p = {.lun = lun, .dev = (char *)dev, .alua_state = -1};
+	int rc = lun->ops.open(dev, &p.bctx);
+	if (rc < 0) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_IO, "%s: cannot be opened: %s", dev,
+			    g_strerror(-rc));
+		return rc;
+	}
+	char id[RDP_WWID_MAX];
+	rc = rdp_path_identify(lun, &p, false, id, err);
+	lun->ops.close(p.bctx);
+	if (rc < 0)
+		return rc;
+	if (g_strlcpy(wwid, id, len) >= len) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID, "%s: identity %s is longer than %zu",
+			    dev, id, len);
+		return -ENOSPC;
+	}
+	return 0;
 }
 
 struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_env *env,

@@ -1,8 +1,9 @@
 /* rdp-probe: what tcmu-rdpd would make of some backing devices, before `targetcli create`.
- * Given devices, a WWID or a backstore cfgstring, it opens them with librdp as the daemon does
- * (the same device checks, the same probes: INQUIRY, VPD 0x83 identity, capacity, REPORT TARGET
- * PORT GROUPS) and says which are paths of one LUN, and why any other is refused. A second
- * consumer of librdp's public API: it includes nothing but <librdp/rdp.h>. */
+ * Given devices, a WWID or a backstore cfgstring, it runs the checks and probes of the daemon's
+ * attach with librdp (the device checks, each device's VPD 0x83 identity, then the LUN opened as
+ * the daemon opens it: INQUIRY, capacity, REPORT TARGET PORT GROUPS) and says which devices are
+ * paths of one LUN, which would be kept failed, and why any is refused. A second consumer of
+ * librdp's public API: it includes nothing but <librdp/rdp.h>. */
 #include <locale.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,9 +17,18 @@ enum { EXIT_ALL_PATHS = 0, EXIT_REFUSED = 1, EXIT_USAGE = 2 };
 struct probe {
 	char *dev;
 	dev_t rdev;
-	char *wwid;   /* its identity, when it answered */
-	char *reason; /* why it is refused; NULL: it is a path of the LUN */
-	struct rdp_capacity cap;
+	char *wwid;    /* its identity, when it answered */
+	char *refused; /* why the daemon never uses it; NULL: it is a path of the LUN */
+	char *silent;  /* why it gave no identity (the daemon keeps such a path failed) */
+};
+
+/* What the daemon would make of the devices. */
+struct verdict {
+	GPtrArray *probes;
+	char *wwid;	     /* the LUN's identity */
+	char *set_refused;   /* why the daemon would refuse these devices as given */
+	struct rdp_lun *lun; /* the devices not refused, opened together */
+	char *lun_error;     /* why they could not be */
 };
 
 static gboolean opt_json, opt_verbose;
@@ -30,8 +40,7 @@ static const GOptionEntry entries[] = {
     {"cfgstring", 'c', 0, G_OPTION_ARG_STRING, &opt_cfgstring,
      "the devices of this backstore cfgstring (wwid=<id> or a section of the config file)", "S"},
     {"config", 'f', 0, G_OPTION_ARG_FILENAME, &opt_config,
-     "configuration file for --cfgstring and the settings (default " RDP_DEFAULT_CONFIG ")",
-     "FILE"},
+     "configuration file for --wwid and --cfgstring (default " RDP_DEFAULT_CONFIG ")", "FILE"},
     {"json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "print one JSON object", NULL},
     {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose, "show librdp's log on stderr", NULL},
     {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -48,83 +57,71 @@ static GLogWriterOutput log_writer(GLogLevelFlags level, const GLogField *fields
 	return G_LOG_WRITER_HANDLED;
 }
 
-static const struct rdp_env env = {.size = sizeof(struct rdp_env), .backend = &rdp_backend_sg};
+static struct rdp_env probe_env(void)
+{
+	return (struct rdp_env){.size = sizeof(struct rdp_env), .backend = rdp_backend_sg()};
+}
 
 static void probe_free(void *data)
 {
 	struct probe *p = data;
 	g_free(p->dev);
 	g_free(p->wwid);
-	g_free(p->reason);
+	g_free(p->refused);
+	g_free(p->silent);
 	g_free(p);
 }
 
-/* A spec for dev alone, with base's settings and no identity to match: what it answers for. */
-static struct rdp_lun_spec *spec_alone(const struct rdp_lun_spec *base, const char *dev)
-{
-	const char *const paths[] = {dev, NULL};
-	struct rdp_lun_spec *s = rdp_lun_spec_new(dev, paths);
-	s->cmd_timeout_ms = base->cmd_timeout_ms;
-	s->checker_interval_ms = base->checker_interval_ms;
-	s->max_retries = base->max_retries;
-	s->grouping = base->grouping;
-	return s;
-}
-
-/* Everything about one device that does not depend on the others. */
-static void probe_one(struct probe *p, const struct rdp_lun_spec *base)
+/* What the daemon checks of one device before it sends a command, then its identity: the one
+ * command attach sends every path. */
+static void probe_one(struct probe *p, const GPtrArray *earlier)
 {
 	g_autoptr(GError) err = NULL;
 	if (!rdp_sg_device_check(p->dev, &p->rdev, &err)) {
-		p->reason = g_strdup(err->message);
+		p->refused = g_strdup(err->message);
 		return;
 	}
-	g_autoptr(rdp_lun_spec) alone = spec_alone(base, p->dev);
-	if (!rdp_lun_spec_check_sysfs(alone, NULL, &err)) {
-		p->reason = g_strdup(err->message);
-		return;
-	}
-	struct rdp_lun *lun = rdp_lun_open(alone, &env, &err);
-	if (!lun) {
-		p->reason = g_strdup(err->message);
-		return;
-	}
-	p->wwid = g_strdup(rdp_lun_wwid(lun));
-	p->cap = rdp_lun_capacity(lun);
-	rdp_lun_close(lun);
-}
-
-/* The identity the devices must share: the one asked for, else the first device's answer. */
-static const char *lun_identity(const struct rdp_lun_spec *base, GPtrArray *probes)
-{
-	if (base->wwid)
-		return base->wwid;
-	for (unsigned int i = 0; i < probes->len; i++) {
-		const struct probe *p = g_ptr_array_index(probes, i);
-		if (p->wwid)
-			return p->wwid;
-	}
-	return NULL;
-}
-
-static void judge(GPtrArray *probes, const char *wwid)
-{
-	for (unsigned int i = 0; i < probes->len; i++) {
-		struct probe *p = g_ptr_array_index(probes, i);
-		if (p->reason)
-			continue;
-		for (unsigned int j = 0; j < i && !p->reason; j++) {
-			const struct probe *q = g_ptr_array_index(probes, j);
-			if (q->rdev && q->rdev == p->rdev)
-				p->reason = g_strdup_printf("%s: the same device as %s; list each "
-							    "device once",
-							    p->dev, q->dev);
+	for (unsigned int j = 0; j < earlier->len; j++) {
+		const struct probe *q = g_ptr_array_index(earlier, j);
+		if (q->rdev == p->rdev) {
+			p->refused = g_strdup_printf("%s: the same device as %s; list each device once",
+						     p->dev, q->dev);
+			return;
 		}
-		if (!p->reason && g_strcmp0(p->wwid, wwid) != 0)
-			p->reason = g_strdup_printf(
+	}
+	const char *const one[] = {p->dev, NULL};
+	g_autoptr(rdp_lun_spec) alone = rdp_lun_spec_new(p->dev, one);
+	if (!rdp_lun_spec_check_sysfs(alone, NULL, &err)) {
+		p->refused = g_strdup(err->message);
+		return;
+	}
+	char id[RDP_WWID_MAX];
+	const struct rdp_env env = probe_env();
+	if (rdp_device_wwid(&env, p->dev, id, sizeof(id), &err) < 0)
+		p->silent = g_strdup(err->message);
+	else
+		p->wwid = g_strdup(id);
+}
+
+/* The LUN is the identity asked for, else the first device's answer; another is refused. */
+static void judge(struct verdict *v, const struct rdp_lun_spec *spec)
+{
+	for (unsigned int i = 0; i < v->probes->len && !v->wwid; i++) {
+		const struct probe *p = g_ptr_array_index(v->probes, i);
+		if (spec->wwid)
+			v->wwid = g_strdup(spec->wwid);
+		else if (!p->refused && p->wwid)
+			v->wwid = g_strdup(p->wwid);
+	}
+	for (unsigned int i = 0; i < v->probes->len; i++) {
+		struct probe *p = g_ptr_array_index(v->probes, i);
+		if (!p->refused && p->wwid && g_strcmp0(p->wwid, v->wwid) != 0)
+			p->refused = g_strdup_printf(
 			    "%s: answers for LUN %s, not %s: a path whose identity (VPD 0x83) is "
 			    "another LUN's is never used",
-			    p->dev, p->wwid, wwid);
+			    p->dev, p->wwid, v->wwid);
+		if (p->refused && !v->set_refused)
+			v->set_refused = g_strdup(p->refused);
 	}
 }
 
@@ -149,108 +146,127 @@ static void add_path_json(JsonBuilder *b, const struct rdp_path *path)
 	json_builder_add_string_value(b, rdp_path_reason(path));
 }
 
-static void print_json(GPtrArray *probes, const char *wwid, struct rdp_lun *lun,
-		       const char *lun_error)
+static void add_string(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+/* A device's place in the LUN: its path there, or NULL with why not in *why. */
+static const struct rdp_path *device_path(const struct verdict *v, const struct probe *p,
+					  const char **why)
+{
+	const struct rdp_path *path = v->lun && !p->refused ? rdp_lun_find_device(v->lun, p->dev)
+							    : NULL;
+	*why = p->refused ? p->refused : v->lun_error ? v->lun_error : "not opened with the others";
+	return path;
+}
+
+static bool attaches(const struct verdict *v)
+{
+	return v->lun && !v->set_refused;
+}
+
+static void print_json(const struct verdict *v, const char *early_error)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "wwid");
-	if (wwid)
-		json_builder_add_string_value(b, wwid);
-	else
-		json_builder_add_null_value(b);
+	json_builder_set_member_name(b, "attach");
+	json_builder_add_boolean_value(b, !early_error && attaches(v));
+	add_string(b, "error", early_error     ? early_error
+			       : v->set_refused ? v->set_refused
+						: v->lun_error);
+	if (early_error)
+		goto out;
+	add_string(b, "wwid", v->wwid);
 	json_builder_set_member_name(b, "paths");
-	json_builder_add_int_value(b, lun ? rdp_lun_path_count(lun) : 0);
-	if (lun) {
-		struct rdp_capacity c = rdp_lun_capacity(lun);
+	json_builder_add_int_value(b, v->lun ? rdp_lun_path_count(v->lun) : 0);
+	if (v->lun) {
+		struct rdp_capacity c = rdp_lun_capacity(v->lun);
 		json_builder_set_member_name(b, "blocks");
 		json_builder_add_int_value(b, (gint64)c.blocks);
 		json_builder_set_member_name(b, "block_size");
 		json_builder_add_int_value(b, c.block_size);
 		json_builder_set_member_name(b, "groups");
-		json_builder_add_int_value(b, rdp_lun_group_count(lun));
+		json_builder_add_int_value(b, rdp_lun_group_count(v->lun));
 	}
-	json_builder_set_member_name(b, "error");
-	if (lun_error)
-		json_builder_add_string_value(b, lun_error);
-	else
-		json_builder_add_null_value(b);
 	json_builder_set_member_name(b, "devices");
 	json_builder_begin_array(b);
-	for (unsigned int i = 0; i < probes->len; i++) {
-		const struct probe *p = g_ptr_array_index(probes, i);
+	for (unsigned int i = 0; i < v->probes->len; i++) {
+		const struct probe *p = g_ptr_array_index(v->probes, i);
+		const char *why;
+		const struct rdp_path *path = device_path(v, p, &why);
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "device");
-		json_builder_add_string_value(b, p->dev);
-		json_builder_set_member_name(b, "verdict");
-		json_builder_add_string_value(b, p->reason ? "refused" : "path");
-		json_builder_set_member_name(b, "wwid");
-		if (p->wwid)
-			json_builder_add_string_value(b, p->wwid);
-		else
-			json_builder_add_null_value(b);
-		const struct rdp_path *path = lun && !p->reason ? rdp_lun_find_device(lun, p->dev)
-								: NULL;
-		if (path) {
+		add_string(b, "device", p->dev);
+		add_string(b, "verdict",
+			   !path ? "refused"
+			   : rdp_path_state(path) == RDP_PATH_FAILED ? "failed"
+								      : "path");
+		add_string(b, "wwid", p->wwid);
+		if (path)
 			add_path_json(b, path);
-		} else {
-			json_builder_set_member_name(b, "reason");
-			if (p->reason)
-				json_builder_add_string_value(b, p->reason);
-			else
-				json_builder_add_null_value(b);
-		}
+		else
+			add_string(b, "reason", why);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+out:
 	json_builder_end_object(b);
 	g_autoptr(JsonNode) root = json_builder_get_root(b);
 	g_autofree char *text = json_to_string(root, TRUE);
 	printf("%s\n", text);
 }
 
-static void print_text(GPtrArray *probes, const char *wwid, struct rdp_lun *lun,
-		       const char *lun_error)
+static void print_text(const struct verdict *v)
 {
-	for (unsigned int i = 0; i < probes->len; i++) {
-		const struct probe *p = g_ptr_array_index(probes, i);
-		const struct rdp_path *path = lun && !p->reason ? rdp_lun_find_device(lun, p->dev)
-								: NULL;
+	for (unsigned int i = 0; i < v->probes->len; i++) {
+		const struct probe *p = g_ptr_array_index(v->probes, i);
+		const char *why;
+		const struct rdp_path *path = device_path(v, p, &why);
 		if (!path) {
-			printf("%-12s refused  %s\n", p->dev,
-			       p->reason ? p->reason : "not opened with the others");
+			printf("%-12s refused  %s\n", p->dev, why);
 			continue;
 		}
-		const char *alua = rdp_path_alua_state(path);
-		printf("%-12s path     %s, group %u, priority %u", p->dev,
+		bool failed = rdp_path_state(path) == RDP_PATH_FAILED;
+		printf("%-12s %s %s, group %u, priority %u", p->dev, failed ? "failed  " : "path    ",
 		       rdp_path_state_name(rdp_path_state(path)), rdp_path_group(path),
 		       rdp_path_priority(path));
+		const char *alua = rdp_path_alua_state(path);
 		if (alua)
 			printf(", ALUA %s (target port group %d, port %d)", alua,
 			       rdp_path_target_port_group(path), rdp_path_relative_port(path));
+		if (failed)
+			printf(": %s; the daemon keeps it failed and checks it",
+			       p->silent ? p->silent : rdp_path_reason(path));
 		printf("\n");
 	}
-	if (lun) {
-		struct rdp_capacity c = rdp_lun_capacity(lun);
-		g_autofree char *size = g_format_size_full(c.blocks * c.block_size, G_FORMAT_SIZE_IEC_UNITS);
-		printf("LUN %s: %u path(s) in %u group(s); %" G_GUINT64_FORMAT " blocks of %u bytes "
-		       "(%s)\n",
-		       wwid, rdp_lun_path_count(lun), rdp_lun_group_count(lun), c.blocks,
-		       c.block_size, size);
-	} else {
-		printf("no LUN: %s\n", lun_error);
+	if (v->set_refused)
+		printf("tcmu-rdpd would refuse these devices as given: %s\n", v->set_refused);
+	if (!v->lun) {
+		printf("no LUN: %s\n", v->lun_error);
+		return;
 	}
+	struct rdp_capacity c = rdp_lun_capacity(v->lun);
+	g_autofree char *size =
+	    g_format_size_full(c.blocks * c.block_size, G_FORMAT_SIZE_IEC_UNITS);
+	printf("LUN %s%s: %u path(s) in %u group(s); %" G_GUINT64_FORMAT " blocks of %u bytes "
+	       "(%s)\n",
+	       v->wwid, v->set_refused ? ", without the refused devices" : "",
+	       rdp_lun_path_count(v->lun), rdp_lun_group_count(v->lun), c.blocks, c.block_size,
+	       size);
 }
 
-/* Take the refused devices out of spec, with their priorities and weights; how many. */
-static unsigned int keep_paths(struct rdp_lun_spec *spec, GPtrArray *probes)
+/* Take the refused devices out of spec, with their priorities and weights. */
+static void keep_paths(struct rdp_lun_spec *spec, GPtrArray *probes)
 {
-	unsigned int n = 0, refused = 0;
+	unsigned int n = 0;
 	for (unsigned int i = 0; i < probes->len; i++) {
 		const struct probe *p = g_ptr_array_index(probes, i);
-		if (p->reason) {
+		if (p->refused) {
 			g_free(spec->paths[i]);
-			refused++;
 			continue;
 		}
 		spec->paths[n] = spec->paths[i];
@@ -261,29 +277,36 @@ static unsigned int keep_paths(struct rdp_lun_spec *spec, GPtrArray *probes)
 		n++;
 	}
 	spec->paths[n] = NULL;
-	return refused;
 }
 
-/* The devices to probe, and the spec whose settings (and identity, if any) they are opened with. */
+#define USAGE_ERROR g_quark_from_static_string("rdp-probe-usage")
+
+/* The devices to probe, and the spec whose settings (and identity, if any) they are opened
+ * with: a cfgstring's resolved as the daemon resolves it; devices by hand with the built-in
+ * settings. */
 static struct rdp_lun_spec *gather(int argc, char **argv, GError **err)
 {
 	if (!!opt_wwid + !!opt_cfgstring + (argc > 1) != 1) {
-		g_set_error(err, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+		g_set_error(err, USAGE_ERROR, 0,
 			    "give exactly one of: devices, --wwid ID, --cfgstring S");
 		return NULL;
+	}
+	if (argc > 1) {
+		if (opt_config) {
+			g_set_error(err, USAGE_ERROR, 0,
+				    "--config applies to --wwid and --cfgstring; devices given by "
+				    "hand are probed with the built-in settings");
+			return NULL;
+		}
+		return rdp_lun_spec_new("rdp-probe", (const char *const *)argv + 1);
 	}
 	g_autoptr(rdp_config) cfg =
 	    rdp_config_load(opt_config ? opt_config : RDP_DEFAULT_CONFIG, !opt_config, err);
 	if (!cfg)
 		return NULL;
-	if (opt_cfgstring || opt_wwid) {
-		g_autofree char *cfgstring =
-		    opt_cfgstring ? g_strdup(opt_cfgstring) : g_strconcat("wwid=", opt_wwid, NULL);
-		return rdp_lun_spec_resolve(cfg, cfgstring, err);
-	}
-	/* devices given by hand: the settings of an empty section */
-	struct rdp_lun_spec *spec = rdp_lun_spec_new("rdp-probe", (const char *const *)argv + 1);
-	return spec;
+	g_autofree char *cfgstring =
+	    opt_cfgstring ? g_strdup(opt_cfgstring) : g_strconcat("wwid=", opt_wwid, NULL);
+	return rdp_lun_spec_resolve(cfg, cfgstring, err);
 }
 
 int main(int argc, char **argv)
@@ -293,9 +316,9 @@ int main(int argc, char **argv)
 	g_autoptr(GError) err = NULL;
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[DEVICE...]");
 	g_option_context_set_summary(
-	    ctx, "Open backing devices with librdp as tcmu-rdpd would and say which are paths of "
-		 "one LUN.\nExit status: 0 every device is a path of the LUN; 1 some device is "
-		 "refused, or no LUN can be made; 2 usage.");
+	    ctx, "Run tcmu-rdpd's attach checks on backing devices and say which are paths of one "
+		 "LUN.\nExit status: 0 the daemon would attach them and every one is a usable path; "
+		 "1 it would refuse them, or some path does not answer; 2 usage.");
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		fprintf(stderr, "rdp-probe: %s\n", err->message);
@@ -303,39 +326,50 @@ int main(int argc, char **argv)
 	}
 	g_autoptr(rdp_lun_spec) spec = gather(argc, argv, &err);
 	if (!spec) {
+		/* a malformed cfgstring or WWID, or a section that is not there, is the caller's */
+		bool usage = err->domain == USAGE_ERROR ||
+			     g_error_matches(err, RDP_CONFIG_ERROR, RDP_CONFIG_ERROR_NO_LUN);
+		if (opt_json)
+			print_json(NULL, err->message);
 		fprintf(stderr, "rdp-probe: %s\n", err->message);
-		return g_error_matches(err, G_OPTION_ERROR, G_OPTION_ERROR_FAILED) ? EXIT_USAGE
-										    : EXIT_REFUSED;
+		return usage ? EXIT_USAGE : EXIT_REFUSED;
 	}
 
-	g_autoptr(GPtrArray) probes = g_ptr_array_new_with_free_func(probe_free);
+	struct verdict v = {.probes = g_ptr_array_new_with_free_func(probe_free)};
 	for (char **d = spec->paths; *d; d++) {
 		struct probe *p = g_new0(struct probe, 1);
 		p->dev = g_strdup(*d);
-		probe_one(p, spec);
-		g_ptr_array_add(probes, p);
+		probe_one(p, v.probes);
+		g_ptr_array_add(v.probes, p);
 	}
-	const char *id = lun_identity(spec, probes);
-	g_autofree char *wwid = g_strdup(id);
-	judge(probes, wwid);
+	judge(&v, spec);
 
-	/* The accepted devices opened together, as the daemon's attach opens a LUN. */
-	unsigned int refused = keep_paths(spec, probes);
+	/* The devices not refused opened together, as the daemon's attach opens a LUN (those that
+	 * gave no identity included: it keeps them failed while another path answers). */
+	keep_paths(spec, v.probes);
 	g_free(spec->wwid);
-	spec->wwid = g_strdup(wwid);
-	struct rdp_lun *lun = NULL;
-	g_autofree char *lun_error = NULL;
+	spec->wwid = g_strdup(v.wwid);
 	g_autoptr(GError) e = NULL;
+	const struct rdp_env env = probe_env();
 	if (!spec->paths[0])
-		lun_error = g_strdup(probes->len ? "no device is a usable path" : "no device to probe");
-	else if (!rdp_lun_spec_check_sysfs(spec, NULL, &e) || !(lun = rdp_lun_open(spec, &env, &e)))
-		lun_error = g_strdup(e->message);
+		v.lun_error = g_strdup(v.probes->len ? "no device is a usable path"
+						     : "no device to probe");
+	else if (!(v.lun = rdp_lun_open(spec, &env, &e)))
+		v.lun_error = g_strdup(e->message);
+
+	bool all_usable = attaches(&v);
+	for (unsigned int i = 0; v.lun && i < rdp_lun_path_count(v.lun); i++)
+		if (rdp_path_state(rdp_lun_path(v.lun, i)) == RDP_PATH_FAILED)
+			all_usable = false;
 	if (opt_json)
-		print_json(probes, wwid, lun, lun_error);
+		print_json(&v, NULL);
 	else
-		print_text(probes, wwid, lun, lun_error);
-	int rc = lun && !refused ? EXIT_ALL_PATHS : EXIT_REFUSED;
-	if (lun)
-		rdp_lun_close(lun);
-	return rc;
+		print_text(&v);
+	if (v.lun)
+		rdp_lun_close(v.lun);
+	g_ptr_array_unref(v.probes);
+	g_free(v.wwid);
+	g_free(v.set_refused);
+	g_free(v.lun_error);
+	return all_usable ? EXIT_ALL_PATHS : EXIT_REFUSED;
 }

@@ -1246,6 +1246,13 @@ static void test_wwid_matches(void)
 				       "t10.ATA     QEMU HARDDISK   QM00001"));
 	g_assert_true(
 	    rdp_wwid_matches("  iqn.2003-01.org.example:t1\n", "iqn.2003-01.org.example:t1"));
+	/* A T10 identity read from VPD 0x83 keeps the vendor field's trailing blanks (as the
+	 * kernel's "%*pE" does); attach compares two such reads, and a configured wwid= (typed
+	 * without them) with one, in either order. */
+	g_assert_true(rdp_wwid_matches("t10.ATA     QEMU HARDDISK   QM00001   ",
+				       "t10.ATA     QEMU HARDDISK   QM00001   "));
+	g_assert_true(rdp_wwid_matches("t10.ATA     QEMU HARDDISK   QM00001",
+				       "t10.ATA     QEMU HARDDISK   QM00001   "));
 	g_assert_false(rdp_wwid_matches("t10.ata qemu\n", "t10.ATA QEMU"));
 	g_assert_false(rdp_wwid_matches("naa.33333330000007d0\n", "naa.33333330000007d"));
 	g_assert_false(rdp_wwid_matches("naa.33333330000007d\n", "naa.33333330000007d0"));

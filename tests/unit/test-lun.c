@@ -1530,10 +1530,10 @@ static void test_open_with_dead_path(void)
 	g_assert_nonnull(strstr(err->message, "no backing path answered"));
 }
 
-/* The caller-filled structs carry their size (rdp.h): one that is too small, one from a newer
- * librdp that asks for what this one lacks, and a backend without a required hook are refused
- * with a reason; a newer one whose extra members are zero, and an older backend without the
- * optional max_transfer, are taken. */
+/* The caller-filled structs carry their size (rdp.h): one that is too small (below the first
+ * version's), one never set (past any size a librdp will have), one from a newer librdp that
+ * asks for what this one lacks, and a backend without a required hook are refused with a
+ * reason; a newer one whose extra members are zero is taken. */
 static void test_sized_structs(void)
 {
 	static const char *const paths[] = {"sg0", NULL};
@@ -1560,6 +1560,8 @@ static void test_sized_structs(void)
 	    {sizeof(struct rdp_env), offsetof(struct rdp_backend_ops, max_transfer), 0, false,
 	     "less than its first version"},
 	    {sizeof(struct rdp_env), sizeof(ops), 0, false, NULL},
+	    {(size_t)-1, sizeof(struct rdp_backend_ops), 0, false, "more than any librdp"},
+	    {sizeof(struct rdp_env), 1u << 20, 0, false, "more than any librdp"},
 	    {sizeof(struct rdp_env), sizeof(struct rdp_backend_ops), 0, true,
 	     "lacks one of open, close, submit and exec_sync"},
 	};
@@ -1589,6 +1591,30 @@ static void test_sized_structs(void)
 			g_error("case %zu: \"%s\" does not say \"%s\"", i, err->message,
 				cases[i].want);
 	}
+}
+
+/* rdp_device_wwid() asks a device its identity with one command (VPD 0x83) and nothing else,
+ * so a standby port that would refuse READ CAPACITY still answers; a device that cannot be
+ * opened, or a buffer too short, is an error with a reason. */
+static void test_device_wwid(void)
+{
+	fake_reset();
+	struct fake_dev *d = fake_dev_add("sg0", WWID);
+	struct fake_dev *gone = fake_dev_add("sg1", WWID);
+	gone->mode = FAKE_OPEN_FAILS;
+	char id[RDP_WWID_MAX];
+	g_autoptr(GError) err = NULL;
+	g_assert_cmpint(rdp_device_wwid(&env, "sg0", id, sizeof(id), &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpstr(id, ==, WWID);
+	g_assert_cmpuint(d->sync_calls, ==, 1);
+	g_assert_cmpint(rdp_device_wwid(&env, "sg1", id, sizeof(id), &err), <, 0);
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_IO);
+	g_assert_nonnull(strstr(err->message, "sg1: cannot be opened"));
+	g_clear_error(&err);
+	char small[8];
+	g_assert_cmpint(rdp_device_wwid(&env, "sg0", small, sizeof(small), &err), <, 0);
+	g_assert_error(err, RDP_ERROR, RDP_ERROR_INVALID);
 }
 
 /* A spec from rdp_lun_spec_new() has a configuration file's defaults and owns a copy of the
@@ -1649,6 +1675,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/max-transfer-from-paths", test_max_transfer_from_paths);
 	g_test_add_func("/lun/sized-structs", test_sized_structs);
 	g_test_add_func("/lun/spec-new", test_spec_new);
+	g_test_add_func("/lun/device-wwid", test_device_wwid);
 	int rc = g_test_run();
 	fake_reset();
 	return rc;

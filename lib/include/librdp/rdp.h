@@ -99,7 +99,10 @@ struct rdp_backend_ops {
 	size_t (*max_transfer)(void *ctx);
 };
 
-extern const struct rdp_backend_ops rdp_backend_sg;
+/* The backend of real SCSI generic devices (/dev/sgN). A function, not an exported object: a
+ * program that read an exported struct directly would get a copy of it sized as its own header
+ * said (a copy relocation), and the struct could never grow. */
+const struct rdp_backend_ops *rdp_backend_sg(void);
 
 /* A command from the initiator. The submitter fills the first block and done(); the engine
  * fills the result and calls done() exactly once. */
@@ -198,7 +201,8 @@ enum rdp_failback {
  * members, with their defaults, under older callers: sizeof(struct rdp_lun_spec) is not part of
  * the ABI and a spec is never declared by a caller. A caller may change its members; the
  * strings and arrays belong to the spec (g_malloc'd: rdp_lun_spec_free() and
- * rdp_lun_spec_drop_used() g_free them). */
+ * rdp_lun_spec_drop_used() g_free them), and priorities and weights, when set, have one entry
+ * per device of paths (the engine reads them by a path's position). */
 struct rdp_lun_spec {
 	char *name;   /* config section, or the cfgstring for wwid= */
 	char *wwid;   /* when the LUN is given by identity; NULL otherwise */
@@ -372,6 +376,12 @@ struct rdp_lun_stats {
  * (and spec->wwid when given), read the capacity. Fails with a readable error otherwise. */
 struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_env *env,
 			     GError **err);
+/* The identity (RDP_WWID_MAX at most) that device dev answers with over env's backend: the
+ * INQUIRY VPD 0x83 that rdp_lun_open() sends every path, and no other command, synchronously.
+ * 0, or -errno with err set (the device cannot be opened, does not answer, or names no
+ * logical unit). */
+int rdp_device_wwid(const struct rdp_env *env, const char *dev, char *wwid, size_t len,
+		    GError **err);
 /* Refuse a front-end size/block size that the backing LUN cannot serve. */
 bool rdp_lun_check_frontend(struct rdp_lun *lun, uint64_t dev_size, uint32_t block_size,
 			    GError **err);
