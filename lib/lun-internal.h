@@ -1,6 +1,9 @@
-/* The LUN and path structures shared by the engine's files: lun.c (attach, a command's life,
- * queues), path.c (path states), group.c (path groups, failback), checker.c (path checker),
- * frontend.c (the gateway's own answers). Only lib/ and its unit tests include this. */
+/* The LUN and path structures shared by the engine's files: lun.c (a command's life, queues,
+ * the tick), attach.c (a LUN opened: probes, identity), capacity.c, priority.c, path.c (path
+ * states), luns.c (which LUN a device serves), group.c (path groups, failback), checker.c
+ * (path checker), reconfig.c (live changes), limits.c, frontend.c (the gateway's own answers). Only lib/ includes this, and the
+ * unit tests, which link the engine's objects as a static archive to reach its internals;
+ * nothing built against librdp.so.0 can. */
 #pragma once
 
 #include <sys/types.h>
@@ -189,12 +192,16 @@ static inline bool rdp_path_usable(const struct rdp_path *p)
 	return p->state == RDP_PATH_ACTIVE && p->bctx;
 }
 
-/* alua.c glue in lun.c: the ALUA state and priority of p from its own RTPG answer. Returns the
- * state, or -errno. Changes p->prio (and regroups) when it moved. */
-/* The number of the character device dev names (through symlinks); 0 when it names none. */
+/* luns.c: the number of the character device dev names (through symlinks); 0 when it names
+ * none. */
 dev_t rdp_char_dev_number(const char *dev);
 
+/* priority.c */
+/* The ALUA state and priority of p from its own RTPG answer. Returns the state, or -errno.
+ * Changes p->prio (and regroups) when it moved. */
 int rdp_lun_alua_update(struct rdp_path *p, const uint8_t *rtpg, size_t len);
+void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
+			     const struct rdp_lun_spec *spec, int spec_idx);
 
 /* group.c */
 /* Put paths into groups by the LUN's grouping policy (after attach and when priorities
@@ -218,12 +225,19 @@ void rdp_checker_check_now(struct rdp_path *p);
 /* lun.c */
 void rdp_lun_run_waiting(struct rdp_lun *lun);
 void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec);
-void rdp_lun_assign_priority(struct rdp_lun *lun, struct rdp_path *p,
-			     const struct rdp_lun_spec *spec, int spec_idx);
+
+/* attach.c */
+#define RDP_PROBE_TIMEOUT_MS 10000 /* a synchronous probe's, and a capacity re-read's, bound */
 /* Probe a path's identity (VPD 0x83) synchronously, at attach only; fill = also fill the LUN's
  * caches. */
 int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *wwid,
 		      GError **err);
+/* The path's ALUA state from its own REPORT TARGET PORT GROUPS, synchronously (attach). */
+void rdp_lun_alua_probe(struct rdp_lun *lun, struct rdp_path *p);
+
+/* capacity.c: after a CAPACITY DATA HAS CHANGED, one asynchronous READ CAPACITY on a usable
+ * path (called from the tick while lun->capacity_changed is set). */
+void rdp_lun_reread_capacity(struct rdp_lun *lun);
 /* A completion of a LUN that is closing: free it if that was the last thing out. Returns true
  * when the LUN is closing (the caller stops there: lun may be gone). */
 bool rdp_lun_release(struct rdp_lun *lun);

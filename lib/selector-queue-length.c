@@ -3,12 +3,6 @@
  * work instead of the first one in the list taking every command that finds them all idle. */
 #include "selector.h"
 
-/* Distance from the rotation point to id, going up and wrapping at RDP_MAX_PATHS. */
-static unsigned int rr_distance(unsigned int next, unsigned int id)
-{
-	return (id % RDP_MAX_PATHS + RDP_MAX_PATHS - next % RDP_MAX_PATHS) % RDP_MAX_PATHS;
-}
-
 static unsigned int ql_select(struct rdp_selector_state *st, const unsigned int *ids,
 			      const struct rdp_path_load *const *load, unsigned int n, size_t bytes)
 {
@@ -18,8 +12,8 @@ static unsigned int ql_select(struct rdp_selector_state *st, const unsigned int 
 	for (unsigned int i = 1; i < n; i++) {
 		uint32_t q = load[i]->inflight, bq = load[best]->inflight;
 
-		if (q < bq || (q == bq && rr_distance(st->rr_next, ids[i]) <
-					      rr_distance(st->rr_next, ids[best])))
+		if (q < bq || (q == bq && rdp_rr_distance(st->rr_next, ids[i]) <
+					      rdp_rr_distance(st->rr_next, ids[best])))
 			best = i;
 	}
 	if (n)

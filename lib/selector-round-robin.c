@@ -3,12 +3,6 @@
  * nobody else's turn: the rotation goes on from the id after the last one served. */
 #include "selector.h"
 
-/* Distance from the rotation point to id, going up and wrapping at RDP_MAX_PATHS. */
-static unsigned int rr_distance(unsigned int next, unsigned int id)
-{
-	return (id % RDP_MAX_PATHS + RDP_MAX_PATHS - next % RDP_MAX_PATHS) % RDP_MAX_PATHS;
-}
-
 static unsigned int rr_select(struct rdp_selector_state *st, const unsigned int *ids,
 			      const struct rdp_path_load *const *load, unsigned int n, size_t bytes)
 {
@@ -18,7 +12,7 @@ static unsigned int rr_select(struct rdp_selector_state *st, const unsigned int 
 	(void)load;
 	(void)bytes;
 	for (unsigned int i = 0; i < n; i++) {
-		unsigned int dist = rr_distance(st->rr_next, ids[i]);
+		unsigned int dist = rdp_rr_distance(st->rr_next, ids[i]);
 
 		if (dist < best_dist) {
 			best_dist = dist;

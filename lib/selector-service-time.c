@@ -3,12 +3,6 @@
  * dm-service-time the throughput is measured (rdp_path_load_done), not configured. */
 #include "selector.h"
 
-/* Distance from the rotation point to id, going up and wrapping at RDP_MAX_PATHS. */
-static unsigned int rr_distance(unsigned int next, unsigned int id)
-{
-	return (id % RDP_MAX_PATHS + RDP_MAX_PATHS - next % RDP_MAX_PATHS) % RDP_MAX_PATHS;
-}
-
 /*
  * A path whose throughput is not measured yet (tput 0: new, or nothing completed on it) counts
  * as fast as the fastest measured path. Counting it slow would keep commands away from it, and
@@ -43,7 +37,7 @@ static unsigned int st_select(struct rdp_selector_state *st, const unsigned int 
 		    (cost == best_cost &&
 		     (tput > best_tput ||
 		      (tput == best_tput &&
-		       rr_distance(st->rr_next, ids[i]) < rr_distance(st->rr_next, ids[best]))))) {
+		       rdp_rr_distance(st->rr_next, ids[i]) < rdp_rr_distance(st->rr_next, ids[best]))))) {
 			best = i;
 			best_cost = cost;
 			best_tput = tput;

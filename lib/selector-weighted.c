@@ -14,12 +14,12 @@
  *
  * After the usable set changes, the credits left over belong to another set's cycle; carried on,
  * they would give an uneven transient until the sequence settles. So the credits restart from
- * zero whenever the set differs from the last call's. The set is remembered as a bit mask of ids
- * in st->rr_next, which this policy has no other use for.
+ * zero whenever the set differs from the last call's, kept as a bit mask of ids in
+ * st->usable_mask.
  */
 #define CREDIT_ZERO ((uint64_t)1 << 63)
 
-_Static_assert(RDP_MAX_PATHS <= sizeof(unsigned int) * 8, "usable-set mask must fit rr_next");
+_Static_assert(RDP_MAX_PATHS <= sizeof(unsigned int) * 8, "usable-set mask must fit usable_mask");
 
 /* The configuration guarantees >= 1; a 0 would make a path unreachable and the total 0. */
 static uint64_t path_weight(const struct rdp_path_load *l)
@@ -39,10 +39,10 @@ static unsigned int wrr_select(struct rdp_selector_state *st, const unsigned int
 		assert(ids[i] < RDP_MAX_PATHS);
 		members |= 1u << ids[i];
 	}
-	if (members != st->rr_next) {
+	if (members != st->usable_mask) {
 		for (unsigned int i = 0; i < n; i++)
 			st->credit[ids[i]] = CREDIT_ZERO;
-		st->rr_next = members;
+		st->usable_mask = members;
 	}
 
 	for (unsigned int i = 0; i < n; i++) {

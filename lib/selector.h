@@ -19,9 +19,17 @@ struct rdp_path_load {
 
 /* Per-LUN selector state, owned by the engine; zeroed at start. */
 struct rdp_selector_state {
-	unsigned int rr_next; /* round-robin position; weighted: the mask of usable path ids */
+	unsigned int rr_next; /* round-robin position: the id whose turn is next (tie-breaks too) */
+	unsigned int usable_mask;	/* weighted: the usable ids of the last pick, as bits */
 	uint64_t credit[RDP_MAX_PATHS]; /* weighted: smooth-weighted-round-robin credits */
 };
+
+/* Distance from the rotation point next to id, going up and wrapping at RDP_MAX_PATHS: the
+ * round-robin order, and the tie-break of the load-based selectors. */
+static inline unsigned int rdp_rr_distance(unsigned int next, unsigned int id)
+{
+	return (id % RDP_MAX_PATHS + RDP_MAX_PATHS - next % RDP_MAX_PATHS) % RDP_MAX_PATHS;
+}
 
 struct rdp_selector_ops {
 	const char *name;

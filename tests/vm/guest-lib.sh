@@ -151,6 +151,21 @@ vm_path_delete() {
 	vm_wait 10 test ! -e "$dev" || vm_fail "path $1 (${PATH_HCTL[$1]}) still there after delete"
 }
 
+# vm_qemu_disk WWID: the /dev/sgN of the qemu SCSI disk a "# vm-scsi-disk: SIZE 0xWWN" line of the
+# test asked for (its identity is naa.WWN), once virtio_scsi has found it (waits up to 30 s).
+_vm_sg_of_wwid() {
+	local g
+	for g in /sys/class/scsi_generic/sg*; do
+		[[ $(cat "$g/device/wwid" 2>/dev/null) == "$1" ]] && { echo "/dev/${g##*/}"; return 0; }
+	done
+	return 1
+}
+vm_qemu_disk() {
+	modprobe virtio_scsi
+	vm_wait 30 _vm_sg_of_wwid "$1" >/dev/null || vm_fail "the qemu SCSI disk $1 did not appear"
+	_vm_sg_of_wwid "$1"
+}
+
 # vm_rescan_host I: rescans path I's scsi host and waits for its device; the sg/sd names may
 # change, so PATH_SG[I] / PATH_SD[I] are updated.
 vm_rescan_host() {

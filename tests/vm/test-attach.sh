@@ -27,17 +27,7 @@ loop_disks() { # the sd disks of tcm_loop hosts, one per line
 new_loop_disk() { comm -13 <(echo "$1") <(loop_disks) | head -1; }
 
 vm_scsi_debug_paths 2
-modprobe virtio_scsi
-ram_sg=
-find_qemu_disk() {
-	local g
-	for g in /sys/class/scsi_generic/sg*; do
-		[[ $(cat "$g/device/wwid" 2>/dev/null) == naa.5000c50015ea71d1 ]] && { ram_sg=/dev/${g##*/}; return 0; }
-	done
-	return 1
-}
-vm_wait 30 find_qemu_disk || vm_fail "the qemu SCSI disk did not appear"
-find_qemu_disk
+ram_sg=$(vm_qemu_disk naa.5000c50015ea71d1)
 vm_log "LUN B's backing: qemu scsi-hd $ram_sg"
 
 printf '[defaults]\nchecker_interval = 1\n[lunb]\npaths = %s\n' "$ram_sg" >/tmp/rdp.conf

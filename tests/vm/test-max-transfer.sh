@@ -15,19 +15,8 @@ RDPD=${1:-}
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
-modprobe virtio_scsi
-path_sg=
-find_qemu_disk() {
-	local g
-	for g in /sys/class/scsi_generic/sg*; do
-		[[ $(cat "$g/device/wwid" 2>/dev/null) == naa.5000c50015ea71e2 ]] || continue
-		path_sg=${g##*/}
-		return 0
-	done
-	return 1
-}
-vm_wait 30 find_qemu_disk || vm_fail "the qemu SCSI disk did not appear"
-find_qemu_disk
+path_sg=$(vm_qemu_disk naa.5000c50015ea71e2)
+path_sg=${path_sg#/dev/}
 path_sd=$(ls "/sys/class/scsi_generic/$path_sg/device/block")
 hw_kb=$(<"/sys/block/$path_sd/queue/max_hw_sectors_kb")
 vm_assert_eq 64 "$hw_kb" "the path's max_hw_sectors_kb (the controller's max_sectors=128)"

@@ -12,17 +12,7 @@ source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
 [[ -x $RDP_PROBE ]] || vm_fail "$RDP_PROBE not built"
 vm_scsi_debug_paths 2
-modprobe virtio_scsi
-other_sg=
-find_qemu_disk() {
-	local g
-	for g in /sys/class/scsi_generic/sg*; do
-		[[ $(cat "$g/device/wwid" 2>/dev/null) == naa.5000c50015ea71d2 ]] && { other_sg=/dev/${g##*/}; return 0; }
-	done
-	return 1
-}
-vm_wait 30 find_qemu_disk || vm_fail "the qemu SCSI disk did not appear"
-find_qemu_disk
+other_sg=$(vm_qemu_disk naa.5000c50015ea71d2)
 vm_log "paths ${PATH_SG[*]} ($WWID); another LUN: $other_sg"
 
 # probe ARGS...: rdp-probe's JSON in $VMOUT/probe-N.json, its exit status in $rc
