@@ -81,13 +81,15 @@ rdp_loop_disk() {
 
 # rdp_fio NAME DISK [fio args...]: random writes of mixed sizes with crc32c verify; JSON result in
 # $VMOUT/NAME.json. Returns fio's exit code.
+# fio runs in $VMOUT: it writes its verify state file into the current directory when a job
+# stops during its write phase (the guest's root is read-only; the state is kept for a look).
 rdp_fio() {
 	local name=$1 disk=$2
 	shift 2
-	fio --name="$name" --filename="/dev/$disk" --direct=1 --ioengine=libaio \
+	(cd "${VMOUT:-/tmp}" && fio --name="$name" --filename="/dev/$disk" --direct=1 --ioengine=libaio \
 		--rw=randwrite --bsrange=4k-64k --size=48M --iodepth=16 \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 --randseed=1234 \
-		--output-format=json --output="$VMOUT/$name.json" "$@"
+		--output-format=json --output="$VMOUT/$name.json" "$@")
 }
 
 # rdp_fio_figures NAME: "ios=N errors=N max_clat_ms=X" from the fio JSON.
