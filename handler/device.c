@@ -597,7 +597,8 @@ static void attach_done(GObject *source, GAsyncResult *res, gpointer data)
 	dev->lun = g_task_propagate_pointer(G_TASK(res), &err);
 	if (dev->lun && a->cancelled)
 		g_set_error(&err, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-			    "removed while its paths were being probed");
+			    "given up while its paths were being probed (removed, or past its "
+			    "bound)");
 	if (!err)
 		attach_finish(a, &err);
 	if (err) {
@@ -657,6 +658,13 @@ struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
 void rdp_dev_attach_cancel(struct rdp_dev_attach *a)
 {
 	a->cancelled = true;
+}
+
+#define DEV_PROBE_TIMEOUT_S 10 /* librdp's bound on one synchronous probe (docs/engine.md) */
+
+unsigned int rdp_dev_attach_bound_s(const struct rdp_dev_attach *a)
+{
+	return DEV_PROBE_TIMEOUT_S * (g_strv_length(a->spec->paths) + 2);
 }
 
 static void dev_free(struct rdp_dev *dev)

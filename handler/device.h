@@ -26,6 +26,9 @@ struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
 					  rdp_dev_ready_fn ready, void *ud, GError **err);
 /* The device went away while it was being attached: ready gets NULL and an error. */
 void rdp_dev_attach_cancel(struct rdp_dev_attach *a);
+/* How long the attach may take at the most when nothing but its probes hold it up: one probe
+ * timeout per path (a hung path gets no second probe) and two to spare, in seconds. */
+unsigned int rdp_dev_attach_bound_s(const struct rdp_dev_attach *a);
 /* Stop taking commands; the device is freed once its commands in flight have come back. */
 void rdp_dev_remove(struct rdp_dev *dev);
 /* Apply a reloaded configuration to the live LUN (see rdp_lun_reconfigure); report gets what

@@ -96,7 +96,13 @@ struct attach {
 	char *uio_name;
 	struct rdp_dev_attach *a;
 	struct rdp_nl_later *later; /* the kernel's ADDED_DEVICE, answered at the end; or none */
+	guint overdue_source;	    /* the bound on that answer */
+	bool given_up;		    /* answered with an error before the probes were done */
 };
+
+/* --attach-timeout: the kernel's enable waits for our answer to ADDED_DEVICE, and nothing
+ * bounds that wait but us. 0: the attach's own bound (rdp_dev_attach_bound_s). */
+static unsigned int attach_timeout_s;
 
 static GPtrArray *attach_luns(void *ud)
 {
@@ -109,14 +115,42 @@ static void attach_ready(struct rdp_dev *dev, const GError *err, void *ud)
 	struct daemon *d = at->d;
 
 	g_hash_table_remove(d->attaching, GUINT_TO_POINTER(at->minor));
+	if (at->overdue_source)
+		g_source_remove(at->overdue_source);
 	if (dev)
 		g_hash_table_insert(d->devs, GUINT_TO_POINTER(at->minor), dev);
+	else if (at->given_up)
+		g_message("%s: the probes of the attach given up are done: %s", at->uio_name,
+			  err->message);
 	else
 		g_warning("refusing %s: %s", at->uio_name, err->message);
 	if (at->later)
 		rdp_nl_answer(d->nl, at->later, dev ? 0 : -EINVAL);
 	g_free(at->uio_name);
 	g_free(at);
+}
+
+/* The attach has outlasted its bound while the kernel's enable waits. The worker may be stuck
+ * for good (an open() under the backstore's configfs directory waits for its removal, which
+ * waits for this enable), so the kernel is answered now, with an error, and whatever the probes
+ * bring back is dropped (the LUN they opened is closed). */
+static gboolean attach_overdue(gpointer data)
+{
+	struct attach *at = data;
+	unsigned int s = attach_timeout_s ? attach_timeout_s : rdp_dev_attach_bound_s(at->a);
+
+	at->overdue_source = 0;
+	g_warning("refusing %s: its paths have been probed for %u s (paths that hang, or a "
+		  "deletion of the backstore under way); the kernel's enable is answered with "
+		  "ETIMEDOUT and the probes' result will be dropped",
+		  at->uio_name, s);
+	at->given_up = true;
+	rdp_dev_attach_cancel(at->a);
+	if (at->later) {
+		rdp_nl_answer(at->d->nl, at->later, -ETIMEDOUT);
+		at->later = NULL;
+	}
+	return G_SOURCE_REMOVE;
 }
 
 /* Starts attaching. RDP_NL_LATER when the kernel's event is answered at the end (answer_later),
@@ -130,8 +164,15 @@ static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, 
 		g_message("stopping: %s (uio%u) left to the next start", uio_name, minor);
 		return 0;
 	}
-	if (g_hash_table_contains(d->devs, GUINT_TO_POINTER(minor)) ||
-	    g_hash_table_contains(d->attaching, GUINT_TO_POINTER(minor))) {
+	struct attach *busy = g_hash_table_lookup(d->attaching, GUINT_TO_POINTER(minor));
+	if (busy && busy->given_up) {
+		/* the device number is back while the earlier attach's probes still run */
+		g_warning("refusing %s (uio%u): the probes of an earlier attach of uio%u, given up, "
+			  "are not back yet; enable it again later",
+			  uio_name, minor, minor);
+		return -EBUSY;
+	}
+	if (busy || g_hash_table_contains(d->devs, GUINT_TO_POINTER(minor))) {
 		g_message("uio%u (%s) is already served", minor, uio_name);
 		return 0;
 	}
@@ -149,6 +190,10 @@ static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, 
 	g_hash_table_insert(d->attaching, GUINT_TO_POINTER(minor), at);
 	if (answer_later)
 		at->later = rdp_nl_later(d->nl);
+	if (at->later)
+		at->overdue_source = g_timeout_add_seconds(
+		    attach_timeout_s ? attach_timeout_s : rdp_dev_attach_bound_s(at->a),
+		    attach_overdue, at);
 	return at->later ? RDP_NL_LATER : 0;
 }
 
@@ -494,6 +539,7 @@ int main(int argc, char **argv)
 	g_autofree char *level = NULL;
 	g_autofree char *check = NULL;
 	gboolean no_dbus = FALSE, version = FALSE;
+	gint attach_timeout = 0;
 	GOptionEntry entries[] = {
 		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &config,
 		 "Configuration file (default " RDP_DEFAULT_CONFIG ")", "FILE"},
@@ -503,6 +549,9 @@ int main(int argc, char **argv)
 		 "Validate a configuration file and exit", "FILE"},
 		{"no-dbus", 0, 0, G_OPTION_ARG_NONE, &no_dbus,
 		 "Do not own org.kernel.TCMUService1 (devices still served)", NULL},
+		{"attach-timeout", 0, 0, G_OPTION_ARG_INT, &attach_timeout,
+		 "Answer the kernel's enable with an error when a backstore's paths are still "
+		 "being probed after this long (default: 10 s per path and 20 s more)", "SECONDS"},
 		{"version", 'V', 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL},
 		G_OPTION_ENTRY_NULL,
 	};
@@ -524,6 +573,12 @@ int main(int argc, char **argv)
 		printf("tcmu-rdpd %s\n", RDP_VERSION);
 		return 0;
 	}
+	if (attach_timeout < 0 || attach_timeout > 3600) {
+		fprintf(stderr, "tcmu-rdpd: --attach-timeout %d: give 1 to 3600 seconds (0: the "
+				"default)\n", attach_timeout);
+		return 2;
+	}
+	attach_timeout_s = (unsigned int)attach_timeout;
 	if (level && !parse_level(level)) {
 		fprintf(stderr, "tcmu-rdpd: unknown log level '%s': use error, warning, info or debug\n",
 			level);
