@@ -2,6 +2,7 @@
  * Every verb is one row of the table below; the show verbs render the daemon's ListLuns JSON
  * (or print it with --json), the others call one changing method and say what happened. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,23 +288,31 @@ static int print_json(JsonObject *root)
 	return EXIT_OK;
 }
 
-static int show_luns(struct ctl *c, const struct verb *v, char **args)
+/* The show verbs: the daemon's ListLuns, as JSON with --json, else drawn by render (told when
+ * there is no LUN, unless it draws its own header anyway). */
+static int show_with(struct ctl *c, const struct verb *v, bool say_none,
+		     void (*render)(JsonArray *luns))
 {
 	g_autoptr(JsonParser) parser = NULL;
 	JsonObject *root = list_luns(c, v, &parser);
-	JsonArray *luns;
-	struct table t;
 
-	(void)args;
 	if (!root)
 		return EXIT_ERROR;
 	if (c->json)
 		return print_json(root);
-	luns = array_member(root, "luns");
-	if (!array_len(luns)) {
+	JsonArray *luns = array_member(root, "luns");
+	if (say_none && !array_len(luns)) {
 		printf("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
 		return EXIT_OK;
 	}
+	render(luns);
+	return EXIT_OK;
+}
+
+static void render_luns(JsonArray *luns)
+{
+	struct table t;
+
 	table_init(&t, 9);
 	table_row(&t, g_strdup("NAME"), g_strdup("WWID"), g_strdup("SIZE"), g_strdup("BLOCKS"),
 		  g_strdup("PATHS"), g_strdup("GROUP"), g_strdup("INFLIGHT"), g_strdup("CMDS"),
@@ -325,22 +334,12 @@ static int show_luns(struct ctl *c, const struct verb *v, char **args)
 			  i64(num(st, "failovers")));
 	}
 	table_print(&t, "");
-	return EXIT_OK;
 }
 
-static int show_paths(struct ctl *c, const struct verb *v, char **args)
+static void render_paths(JsonArray *luns)
 {
-	g_autoptr(JsonParser) parser = NULL;
-	JsonObject *root = list_luns(c, v, &parser);
-	JsonArray *luns;
 	struct table t;
 
-	(void)args;
-	if (!root)
-		return EXIT_ERROR;
-	if (c->json)
-		return print_json(root);
-	luns = array_member(root, "luns");
 	table_init(&t, 11);
 	table_row(&t, g_strdup("LUN"), g_strdup("DEV"), g_strdup("STATE"), g_strdup("CHECKER"),
 		  g_strdup("GROUP"), g_strdup("PRIO"), g_strdup("INFLIGHT"), g_strdup("CMDS"),
@@ -362,7 +361,6 @@ static int show_paths(struct ctl *c, const struct verb *v, char **args)
 		}
 	}
 	table_print(&t, "");
-	return EXIT_OK;
 }
 
 static void print_path_line(JsonObject *p, const char *lead, guint dev_width)
@@ -429,23 +427,10 @@ static void print_topology(JsonObject *lun)
 	}
 }
 
-static int show_topology(struct ctl *c, const struct verb *v, char **args)
+static void render_topology(JsonArray *luns)
 {
-	g_autoptr(JsonParser) parser = NULL;
-	JsonObject *root = list_luns(c, v, &parser);
-	JsonArray *luns;
-
-	(void)args;
-	if (!root)
-		return EXIT_ERROR;
-	if (c->json)
-		return print_json(root);
-	luns = array_member(root, "luns");
-	if (!array_len(luns))
-		printf("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
 	for (guint i = 0; i < array_len(luns); i++)
 		print_topology(array_obj(luns, i));
-	return EXIT_OK;
 }
 
 static void print_lun_stats(JsonObject *lun)
@@ -493,26 +478,37 @@ static void print_lun_stats(JsonObject *lun)
 	table_print(&t, "  ");
 }
 
-static int show_stats(struct ctl *c, const struct verb *v, char **args)
+static void render_stats(JsonArray *luns)
 {
-	g_autoptr(JsonParser) parser = NULL;
-	JsonObject *root = list_luns(c, v, &parser);
-	JsonArray *luns;
-
-	(void)args;
-	if (!root)
-		return EXIT_ERROR;
-	if (c->json)
-		return print_json(root);
-	luns = array_member(root, "luns");
-	if (!array_len(luns))
-		printf("no LUNs (create one with targetcli /backstores/user:rdp create ...)\n");
 	for (guint i = 0; i < array_len(luns); i++) {
 		if (i)
 			printf("\n");
 		print_lun_stats(array_obj(luns, i));
 	}
-	return EXIT_OK;
+}
+
+static int show_luns(struct ctl *c, const struct verb *v, char **args)
+{
+	(void)args;
+	return show_with(c, v, true, render_luns);
+}
+
+static int show_paths(struct ctl *c, const struct verb *v, char **args)
+{
+	(void)args;
+	return show_with(c, v, false, render_paths);
+}
+
+static int show_topology(struct ctl *c, const struct verb *v, char **args)
+{
+	(void)args;
+	return show_with(c, v, true, render_topology);
+}
+
+static int show_stats(struct ctl *c, const struct verb *v, char **args)
+{
+	(void)args;
+	return show_with(c, v, true, render_stats);
 }
 
 static int fail_path(struct ctl *c, const struct verb *v, char **args)

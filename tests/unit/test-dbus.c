@@ -6,66 +6,8 @@
 #include <gio/gio.h>
 
 #include "../../handler/dbus.h"
+#include "loop-util.h"
 
-#define WAIT_S 10
-
-/* ---- log capture (structured logging bypasses g_test_expect_message in GLib 2.74) ---- */
-
-static GPtrArray *warnings;
-
-static GLogWriterOutput capture(GLogLevelFlags level, const GLogField *fields, gsize n,
-				gpointer data)
-{
-	(void)data;
-	if (level & G_LOG_LEVEL_WARNING) {
-		for (gsize i = 0; i < n; i++)
-			if (strcmp(fields[i].key, "MESSAGE") == 0)
-				g_ptr_array_add(warnings, g_strdup(fields[i].value));
-	}
-	return g_log_writer_default(level, fields, n, NULL);
-}
-
-static void assert_warned(const char *pattern)
-{
-	g_assert_cmpuint(warnings->len, ==, 1);
-	if (!g_pattern_match_simple(pattern, g_ptr_array_index(warnings, 0)))
-		g_error("warning \"%s\" does not match \"%s\"",
-			(char *)g_ptr_array_index(warnings, 0), pattern);
-	g_ptr_array_set_size(warnings, 0);
-}
-
-/* ---- main-loop helpers: everything runs in one thread, so calls must be async ---- */
-
-static gboolean set_flag(gpointer p)
-{
-	*(gboolean *)p = TRUE;
-	return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                                           \
-	do {                                                                                       \
-		gboolean timed_out_ = FALSE;                                                       \
-		guint t_ = g_timeout_add_seconds(WAIT_S, set_flag, &timed_out_);                   \
-		while (!(cond) && !timed_out_)                                                     \
-			g_main_context_iteration(NULL, TRUE);                                      \
-		if (!timed_out_)                                                                   \
-			g_source_remove(t_);                                                       \
-		g_assert_true(cond);                                                               \
-	} while (0)
-
-struct call_result {
-	gboolean done;
-	GVariant *reply;
-	GError *err;
-};
-
-static void call_done(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct call_result *r = data;
-
-	r->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &r->err);
-	r->done = TRUE;
-}
 
 static GVariant *call(GDBusConnection *c, const char *dest, const char *path, const char *iface,
 		      const char *method, GVariant *params, const char *reply_type, GError **err)

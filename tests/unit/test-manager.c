@@ -11,8 +11,8 @@
 #include "fake-backend.h"
 #include <librdp/rdp.h>
 #include "../../handler/manager.h"
+#include "loop-util.h"
 
-#define WAIT_S 20
 #define WWID_A "naa.33333330000007d0"
 #define WWID_B "naa.33333330000007d1"
 /* A LUN name that JSON must escape (quote, backslash, control character) and non-ASCII. */
@@ -20,39 +20,6 @@
 
 static const struct rdp_env env = {
     .size = sizeof(struct rdp_env), .backend = &fake_backend, .now_ns = fake_clock};
-
-/* ---- main-loop helpers: server and client share this thread, so calls are async ---- */
-
-static gboolean set_flag(gpointer p)
-{
-	*(gboolean *)p = TRUE;
-	return G_SOURCE_REMOVE;
-}
-
-#define WAIT_UNTIL(cond)                                                                           \
-	do {                                                                                       \
-		gboolean timed_out_ = FALSE;                                                       \
-		guint t_ = g_timeout_add_seconds(WAIT_S, set_flag, &timed_out_);                   \
-		while (!(cond) && !timed_out_)                                                     \
-			g_main_context_iteration(NULL, TRUE);                                      \
-		if (!timed_out_)                                                                   \
-			g_source_remove(t_);                                                       \
-		g_assert_true(cond);                                                               \
-	} while (0)
-
-struct call_result {
-	gboolean done;
-	GVariant *reply;
-	GError *err;
-};
-
-static void call_done(GObject *src, GAsyncResult *res, gpointer data)
-{
-	struct call_result *r = data;
-
-	r->reply = g_dbus_connection_call_finish(G_DBUS_CONNECTION(src), res, &r->err);
-	r->done = TRUE;
-}
 
 static GVariant *call_on(GDBusConnection *c, const char *iface, const char *method,
 			 GVariant *params, const char *reply_type, GError **err)

@@ -10,38 +10,12 @@
 
 #include "../../handler/netlink.h"
 #include "../../handler/tcmu-abi.h"
+#include "loop-util.h"
 
 #define FAMILY 0x1d
 #define OURS "tcm-user/0/lun0/rdp/wwid=naa.33333330000007d0"
 #define THEIRS "tcm-user/1/vol/rbd/pool/image"
 
-/* ---- log capture ----
- * The code logs with GLib structured logging, which g_test_expect_message() does not see in
- * GLib 2.74; warnings are caught here instead, and any warning no test expected fails the run. */
-
-static GPtrArray *warnings; /* char *, messages of level WARNING */
-
-static GLogWriterOutput capture(GLogLevelFlags level, const GLogField *fields, gsize n,
-				gpointer data)
-{
-	(void)data;
-	if (level & G_LOG_LEVEL_WARNING) {
-		for (gsize i = 0; i < n; i++)
-			if (strcmp(fields[i].key, "MESSAGE") == 0)
-				g_ptr_array_add(warnings, g_strdup(fields[i].value));
-	}
-	return g_log_writer_default(level, fields, n, NULL);
-}
-
-/* Exactly one warning was logged since the last check, and it matches pattern. */
-static void assert_warned(const char *pattern)
-{
-	g_assert_cmpuint(warnings->len, ==, 1);
-	if (!g_pattern_match_simple(pattern, g_ptr_array_index(warnings, 0)))
-		g_error("warning \"%s\" does not match \"%s\"",
-			(char *)g_ptr_array_index(warnings, 0), pattern);
-	g_ptr_array_set_size(warnings, 0);
-}
 
 /* ---- building what the kernel sends ---- */
 

@@ -151,6 +151,13 @@ vm_path_delete() {
 	vm_wait 10 test ! -e "$dev" || vm_fail "path $1 (${PATH_HCTL[$1]}) still there after delete"
 }
 
+# strand_on / strand_off: every scsi_debug path ignores every command (every_nth=1, opts=4:
+# module-wide, so all paths hang at once; the midlayer returns each command at its timeout) and
+# answers again. Tests that call strand_on set `trap strand_off EXIT`.
+readonly VM_SDEBUG=/sys/bus/pseudo/drivers/scsi_debug
+strand_on() { echo 1 >"$VM_SDEBUG/every_nth"; echo 4 >"$VM_SDEBUG/opts"; }
+strand_off() { echo 0 >"$VM_SDEBUG/opts"; echo 0 >"$VM_SDEBUG/every_nth"; }
+
 # vm_qemu_disk WWID: the /dev/sgN of the qemu SCSI disk a "# vm-scsi-disk: SIZE 0xWWN" line of the
 # test asked for (its identity is naa.WWN), once virtio_scsi has found it (waits up to 30 s).
 _vm_sg_of_wwid() {

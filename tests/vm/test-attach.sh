@@ -12,9 +12,6 @@ set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
-readonly SDEBUG=/sys/bus/pseudo/drivers/scsi_debug
-strand_on() { echo 1 >"$SDEBUG/every_nth"; echo 4 >"$SDEBUG/opts"; }
-strand_off() { echo 0 >"$SDEBUG/opts"; echo 0 >"$SDEBUG/every_nth"; }
 trap strand_off EXIT
 
 loop_disks() { # the sd disks of tcm_loop hosts, one per line

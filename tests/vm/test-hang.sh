@@ -11,10 +11,7 @@ set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
 
-readonly SDEBUG=/sys/bus/pseudo/drivers/scsi_debug
 readonly TIMEOUT=10 # the backstore's cmd_time_out, seconds
-strand_on() { echo 1 >"$SDEBUG/every_nth"; echo 4 >"$SDEBUG/opts"; }
-strand_off() { echo 0 >"$SDEBUG/opts"; echo 0 >"$SDEBUG/every_nth"; }
 trap strand_off EXIT
 
 vm_scsi_debug_paths 2

@@ -20,9 +20,6 @@ source "$RDP_SRC/tests/vm/rdp-lib.sh"
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=0:log_path=$VMOUT/asan"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$VMOUT/ubsan"
 
-readonly SDEBUG=/sys/bus/pseudo/drivers/scsi_debug
-strand_on() { echo 1 >"$SDEBUG/every_nth"; echo 4 >"$SDEBUG/opts"; }
-strand_off() { echo 0 >"$SDEBUG/opts"; echo 0 >"$SDEBUG/every_nth"; }
 trap strand_off EXIT
 
 sanitizer_clean() {
