@@ -42,6 +42,11 @@ bool rdp_wwid_matches(const char *sysfs_value, const char *wwid)
 	return strcmp(v, w) == 0;
 }
 
+bool rdp_wwid_same(const char *a, const char *b)
+{
+	return rdp_wwid_matches(a, b);
+}
+
 int rdp_natural_cmp(const char *a, const char *b)
 {
 	const unsigned char *p = (const unsigned char *)a;

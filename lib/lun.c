@@ -593,9 +593,12 @@ void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
 	lun->failback = spec->failback;
 	lun->failback_delay_ms = spec->failback_delay_ms;
 	lun->grouping = spec->grouping;
-	lun->selector = rdp_selector_find(spec->selector);
-	if (!lun->selector)
-		lun->selector = &rdp_selector_round_robin;
+	const struct rdp_selector_ops *sel = rdp_selector_find(spec->selector);
+	if (!sel)
+		sel = &rdp_selector_round_robin;
+	if (sel != lun->selector) /* another policy's state means nothing to this one */
+		memset(&lun->sel, 0, sizeof(lun->sel));
+	lun->selector = sel;
 }
 
 void rdp_lun_set_no_path_timeout(struct rdp_lun *lun, unsigned int ms)

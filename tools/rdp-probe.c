@@ -115,7 +115,7 @@ static void judge(struct verdict *v, const struct rdp_lun_spec *spec)
 	}
 	for (unsigned int i = 0; i < v->probes->len; i++) {
 		struct probe *p = g_ptr_array_index(v->probes, i);
-		if (!p->refused && p->wwid && g_strcmp0(p->wwid, v->wwid) != 0)
+		if (!p->refused && p->wwid && !rdp_wwid_same(p->wwid, v->wwid))
 			p->refused = g_strdup_printf(
 			    "%s: answers for LUN %s, not %s: a path whose identity (VPD 0x83) is "
 			    "another LUN's is never used",

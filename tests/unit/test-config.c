@@ -1259,6 +1259,12 @@ static void test_wwid_matches(void)
 	g_assert_false(rdp_wwid_matches("naa.1234\n", "eui.1234"));
 	g_assert_false(rdp_wwid_matches("\n", ""));
 	g_assert_false(rdp_wwid_matches(NULL, "naa.1"));
+	/* the public form rdp-probe uses is the same comparison */
+	g_assert_true(rdp_wwid_same("t10.ATA     QEMU HARDDISK   QM00001   ",
+				    "t10.ATA     QEMU HARDDISK   QM00001"));
+	g_assert_true(rdp_wwid_same("naa.33333330000007D0", "naa.33333330000007d0"));
+	g_assert_false(rdp_wwid_same("naa.1234", "eui.1234"));
+	g_assert_false(rdp_wwid_same(NULL, NULL));
 }
 
 static void test_natural_cmp(void)

@@ -14,6 +14,7 @@ source "$RDP_SRC/tests/vm/rdp-lib.sh"
 trap strand_off EXIT
 
 vm_scsi_debug_paths 2
+: >"$RDP_LOG" # the log's order is the assertion: this run's lines only
 rdp_start --attach-timeout 4
 
 strand_on

@@ -42,6 +42,7 @@ for d in "${debs[@]}"; do [[ -f $d ]] || vm_fail "$d missing: run tests/deb/buil
 # The guest's root is this machine's: a policy-rc.d of this machine (a container's "start no
 # daemons") would rule the package scripts in the guest too. A Debian host has none.
 rm -f /usr/sbin/policy-rc.d
+[[ ! -e /etc/systemd/system/multi-user.target.wants/$UNIT ]] || vm_fail "$UNIT is enabled before the package is installed"
 dpkg -i "${debs[@]}" >"$VMOUT/dpkg-install.log" 2>&1 || vm_fail "dpkg -i: $(tail -n 20 "$VMOUT/dpkg-install.log")"
 vm_log "installed: $(dpkg-query -W -f '${Package} ${Version}, ' librdp0 librdp-dev tcmu-rdp)"
 [[ -L /etc/systemd/system/multi-user.target.wants/$UNIT ]] || vm_fail "the package did not enable $UNIT"
@@ -167,7 +168,7 @@ if ! ns timeout 120 dpkg -r tcmu-rdp >"$VMOUT/dpkg-remove.log" 2>&1; then
 	vm_fail "dpkg -r: $(tail -n 20 "$VMOUT/dpkg-remove.log")"
 fi
 # (systemd runs at log level warning here, so the daemon's own last line is the proof)
-vm_wait 10 journal_has "stopped cleanly:" ||
+vm_wait 10 journal_has "stopped cleanly: 1 of 1 device(s)" ||
 	vm_fail "removing the package did not stop $UNIT cleanly: $(ns journalctl -u "$UNIT" --no-pager | tail -n 5)"
 ! ns pgrep -x tcmu-rdpd >/dev/null || vm_fail "tcmu-rdpd still runs after the package was removed"
 [[ ! -e /usr/sbin/tcmu-rdpd && ! -e /lib/systemd/system/$UNIT ]] || vm_fail "removal left the daemon or its unit"

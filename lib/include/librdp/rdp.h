@@ -161,6 +161,10 @@ const char *rdp_verdict_name(enum rdp_verdict v);
 /* Derive the LUN's identity string from a VPD 0x83 page ("naa.<hex>", "eui.<hex>", "t10.<text>",
  * or the SCSI name string). Returns 0, or -ENODATA when the page has no LU designator. */
 int rdp_wwid_from_vpd83(const uint8_t *page, size_t len, char *out, size_t out_len);
+/* Are a and b the same LUN identity, as the engine compares them: blanks around either (a T10
+ * vendor field's padding, the newline of a sysfs attribute) are not part of it, and hex
+ * designators (naa., eui.) compare case-insensitively. */
+bool rdp_wwid_same(const char *a, const char *b);
 /* Rewrite a VPD 0x83 page in place keeping only the logical-unit designators (the ones that
  * do not depend on the target port a path goes through). Returns the new page length. */
 size_t rdp_vpd83_lu_only(uint8_t *page, size_t len);
