@@ -5,8 +5,9 @@
 # first call starts the daemon through D-Bus activation; the sandbox is in force (capabilities,
 # seccomp, read-only /usr and /etc, writable configfs) and still lets the daemon do its work:
 # a verifying write load with a path failover, then a SIGKILL, after which systemd restarts it
-# and the new process adopts the device, then `systemctl reload`; last `dpkg -r` stops the unit
-# cleanly and `dpkg -P` removes the configuration. Prints the figures.
+# and the new process adopts the device, then `systemctl reload`; then the packages installed
+# over themselves under load (an upgrade: the daemon is not restarted, no I/O error); last
+# `dpkg -r` stops the unit cleanly and `dpkg -P` removes the configuration. Prints the figures.
 set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
@@ -158,7 +159,31 @@ vm_log "systemctl reload: configuration re-read"
 failed=$(ns systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')
 [[ $failed != *"$UNIT"* ]] || vm_fail "$UNIT is failed"
 
-# 6. Removal: the package's prerm stops the unit (the daemon drains and exits cleanly); the
+# 6. The packages installed again over themselves, as an upgrade is, under a verifying load and
+# with systemd running (the scripts see it): the daemon is not restarted
+# (--no-restart-after-upgrade: a restart would drain every backstore), and I/O goes on.
+pid_before=$(unit_prop MainPID)
+restarts_before=$(unit_prop NRestarts)
+(
+	sleep 3
+	ns dpkg -i "${debs[@]}" >"$VMOUT/dpkg-upgrade.log" 2>&1 && echo ok >"$VMOUT/dpkg-upgrade.rc" ||
+		echo failed >"$VMOUT/dpkg-upgrade.rc"
+) &
+upgrader=$!
+rc=0
+rdp_fio upgrade "$disk" --size=32M --time_based --runtime=20 --verify_backlog=128 --eta=never || rc=$?
+wait "$upgrader"
+[[ $(<"$VMOUT/dpkg-upgrade.rc") == ok ]] || vm_fail "dpkg -i over the installed packages: $(tail -n 20 "$VMOUT/dpkg-upgrade.log")"
+grep -q "Unpacking tcmu-rdp (0.1.0) over (0.1.0)" "$VMOUT/dpkg-upgrade.log" ||
+	vm_fail "dpkg did not take the upgrade path: $(head -n 20 "$VMOUT/dpkg-upgrade.log")"
+vm_assert_eq "$pid_before" "$(unit_prop MainPID)" "the daemon's PID across the upgrade"
+vm_assert_eq "$restarts_before" "$(unit_prop NRestarts)" "restarts across the upgrade"
+upgrade_figures=$(rdp_fio_figures upgrade)
+((rc == 0)) || vm_fail "fio failed across the upgrade: $upgrade_figures"
+[[ $upgrade_figures == *" errors=0 "* ]] || vm_fail "fio saw errors across the upgrade: $upgrade_figures"
+vm_log "packages installed over themselves under load: daemon not restarted (pid $pid_before), fio $upgrade_figures"
+
+# 7. Removal: the package's prerm stops the unit (the daemon drains and exits cleanly); the
 # files go, the configuration file stays until purge.
 if ! ns timeout 120 dpkg -r tcmu-rdp >"$VMOUT/dpkg-remove.log" 2>&1; then
 	ns systemctl status --no-pager "$UNIT" >&2 || true
@@ -177,4 +202,4 @@ ns dpkg -P tcmu-rdp >>"$VMOUT/dpkg-remove.log" 2>&1 || vm_fail "dpkg -P failed"
 [[ ! -e /etc/tcmu-rdp/tcmu-rdp.conf ]] || vm_fail "purge kept the configuration file"
 vm_log "dpkg -r stopped $UNIT cleanly and removed it; purge removed the configuration"
 ns journalctl -u "$UNIT" --no-pager >"$VMOUT/tcmu-rdpd.journal" || true
-echo "RESULT unit-file: package=installed activation=dbus sandbox=ok $figures restart_s=$restart_s removal=clean"
+echo "RESULT unit-file: package=installed activation=dbus sandbox=ok $figures restart_s=$restart_s upgrade=no-restart removal=clean"
