@@ -97,6 +97,7 @@ struct attach {
 	struct rdp_dev_attach *a;
 	struct rdp_nl_later *later; /* the kernel's ADDED_DEVICE, answered at the end; or none */
 	guint overdue_source;	    /* the bound on that answer */
+	unsigned int bound_s;	    /* its length */
 	bool given_up;		    /* answered with an error before the probes were done */
 };
 
@@ -137,13 +138,12 @@ static void attach_ready(struct rdp_dev *dev, const GError *err, void *ud)
 static gboolean attach_overdue(gpointer data)
 {
 	struct attach *at = data;
-	unsigned int s = attach_timeout_s ? attach_timeout_s : rdp_dev_attach_bound_s(at->a);
 
 	at->overdue_source = 0;
 	g_warning("refusing %s: its paths have been probed for %u s (paths that hang, or a "
 		  "deletion of the backstore under way); the kernel's enable is answered with "
 		  "ETIMEDOUT and the probes' result will be dropped",
-		  at->uio_name, s);
+		  at->uio_name, at->bound_s);
 	at->given_up = true;
 	rdp_dev_attach_cancel(at->a);
 	if (at->later) {
@@ -190,10 +190,10 @@ static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, 
 	g_hash_table_insert(d->attaching, GUINT_TO_POINTER(minor), at);
 	if (answer_later)
 		at->later = rdp_nl_later(d->nl);
-	if (at->later)
-		at->overdue_source = g_timeout_add_seconds(
-		    attach_timeout_s ? attach_timeout_s : rdp_dev_attach_bound_s(at->a),
-		    attach_overdue, at);
+	if (at->later) {
+		at->bound_s = attach_timeout_s ? attach_timeout_s : rdp_dev_attach_bound_s(at->a);
+		at->overdue_source = g_timeout_add_seconds(at->bound_s, attach_overdue, at);
+	}
 	return at->later ? RDP_NL_LATER : 0;
 }
 
