@@ -1,6 +1,8 @@
 /* ALUA decoding for path grouping: builds the REPORT TARGET PORT GROUPS CDB, parses its answer
  * and the port designators of VPD 0x83, and turns a path's group into a state and a priority.
- * Pure functions: every buffer comes from a path through the engine, so every length is checked. */
+ * Also the gateway's own side, the port designators and RTPG answer it serves as one of several
+ * ports. Pure functions: every buffer comes from a path through the engine, so every length is
+ * checked. */
 #include <errno.h>
 #include <string.h>
 
@@ -302,6 +304,60 @@ enum rdp_alua_state rdp_alua_path_state(const struct rdp_alua_rtpg *rtpg,
 	const struct rdp_alua_group *g = rdp_alua_find_group(rtpg, port);
 
 	return g ? g->state : RDP_ALUA_UNKNOWN;
+}
+
+/* ---- the gateway's own ports ---- */
+
+#define CODE_SET_BINARY 0x1
+
+static void port_designator(uint8_t *d, unsigned int type, uint16_t id)
+{
+	memset(d, 0, DESC_HDR + DESIG_PORT_LEN);
+	d[0] = CODE_SET_BINARY; /* protocol identifier 0: PIV 0 says it is not meaningful */
+	d[1] = (uint8_t)(ASSOC_TARGET_PORT << 4 | type);
+	d[3] = DESIG_PORT_LEN;
+	sg_put_unaligned_be16(id, d + DESC_HDR + 2);
+}
+
+size_t rdp_alua_vpd83_add_port(uint8_t *page, size_t len, size_t size, uint16_t port)
+{
+	size_t end;
+
+	if (!page || !port || len < VPD83_HDR || page[1] != VPD83_PAGE)
+		return 0;
+	end = VPD83_HDR + sg_get_unaligned_be16(page + 2);
+	if (end != len || end + RDP_ALUA_VPD83_PORT_LEN > size ||
+	    end + RDP_ALUA_VPD83_PORT_LEN - VPD83_HDR > 0xffff)
+		return 0;
+	port_designator(page + end, DESIG_REL_PORT, port);
+	port_designator(page + end + DESC_HDR + DESIG_PORT_LEN, DESIG_TPG, port);
+	end += RDP_ALUA_VPD83_PORT_LEN;
+	sg_put_unaligned_be16((uint16_t)(end - VPD83_HDR), page + 2);
+	return end;
+}
+
+size_t rdp_alua_gateway_rtpg(unsigned int ports, bool extended,
+			     uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX])
+{
+	size_t off = extended ? RTPG_EXT_HDR : RTPG_HDR;
+
+	if (!ports || ports > RDP_ALUA_GATEWAY_PORTS_MAX)
+		return 0;
+	memset(buf, 0, RDP_ALUA_GATEWAY_RTPG_MAX);
+	if (extended)
+		buf[4] = RTPG_FMT_EXTENDED << 4; /* implicit transition time (byte 5) 0 */
+	for (unsigned int id = 1; id <= ports; id++) {
+		uint8_t *d = buf + off;
+
+		d[0] = RDP_ALUA_AO; /* PREF 0: no gateway is better than another */
+		d[1] = RDP_ALUA_SUP_AO;
+		sg_put_unaligned_be16((uint16_t)id, d + 2);
+		d[7] = 1;
+		sg_put_unaligned_be16((uint16_t)id, d + TPG_DESC_HDR + 2);
+		off += TPG_DESC_HDR + TPG_PORT_LEN;
+	}
+	sg_put_unaligned_be32((uint32_t)(off - RTPG_HDR), buf);
+	return off;
 }
 
 int rdp_alua_priority(enum rdp_alua_state state, bool pref)

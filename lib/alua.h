@@ -127,6 +127,31 @@ const struct rdp_alua_group *rdp_alua_find_group(const struct rdp_alua_rtpg *rtp
 enum rdp_alua_state rdp_alua_path_state(const struct rdp_alua_rtpg *rtpg,
 					const struct rdp_alua_port *port);
 
+/* ---- the gateway's own ports (issue 13: several gateways in front of one LUN) ----
+ * Gateway N of M is relative target port N in target port group N; every group is
+ * active/optimized, since no gateway caches data, and every gateway describes all M groups
+ * alike (an initiator may ask any one of them about the others). */
+#define RDP_ALUA_GATEWAY_PORTS_MAX 32
+/* The longest answer rdp_alua_gateway_rtpg() builds: extended header, one group per port, each
+ * with its one port. */
+#define RDP_ALUA_GATEWAY_RTPG_MAX (8 + RDP_ALUA_GATEWAY_PORTS_MAX * 12)
+/* Length of the two designators rdp_alua_vpd83_add_port() appends. */
+#define RDP_ALUA_VPD83_PORT_LEN 16
+
+/* Append to the VPD 0x83 page of len bytes in page (size bytes of room) a relative target port
+ * designator and a target port group designator, both port (binary, association target port,
+ * PIV 0), and update the page length. Returns the new length; 0 when page is not a whole VPD
+ * 0x83 page, port is 0 or the designators do not fit. */
+size_t rdp_alua_vpd83_add_port(uint8_t *page, size_t len, size_t size, uint16_t port);
+
+/* The REPORT TARGET PORT GROUPS answer of a gateway that is one of ports gateways
+ * (1..RDP_ALUA_GATEWAY_PORTS_MAX): groups 1..ports in order, each active/optimized (PREF 0,
+ * only AO supported, status 0) with one port, its relative target port id equal to the group
+ * id; the extended header (implicit transition time 0) when asked for. Writes the whole answer
+ * to buf (RDP_ALUA_GATEWAY_RTPG_MAX bytes) and returns its length; 0 when ports is out of range. */
+size_t rdp_alua_gateway_rtpg(unsigned int ports, bool extended,
+			     uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX]);
+
 /* Grouping priority, higher is better: AO 50, ANO 10, LBA-dependent 5, standby 1, all others 0.
  * PREF adds 80 to ANO and LBA-dependent (as multipath-tools does by default, so a preferred
  * non-optimized group is used before an unpreferred optimized one) but not to AO (preferred and

@@ -1,7 +1,8 @@
 /* Attach: a LUN opened from a spec. The caller's environment and backend copied in (their size
  * prefix checked), every path opened and asked its identity (VPD 0x83) with the synchronous
- * probes, the first good path filling the LUN's INQUIRY, VPD and capacity caches, the paths'
- * ALUA states read, the groups made. Also rdp_device_wwid(): one device's identity alone. */
+ * probes, the first good path filling the LUN's INQUIRY, VPD and capacity caches (with the
+ * gateway's own target port in them when it is one of several), the paths' ALUA states read,
+ * the groups made. Also rdp_device_wwid(): one device's identity alone. */
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
@@ -101,6 +102,15 @@ int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *
 		return 0;
 
 	got = rdp_vpd83_lu_only(buf, got);
+	/* as one of several gateways: this gateway's port and group, never the path's */
+	if (lun->target_port && got)
+		got = rdp_alua_vpd83_add_port(buf, got, sizeof(buf), (uint16_t)lun->target_port);
+	if (!got) {
+		g_set_error(err, RDP_ERROR, RDP_ERROR_IDENTITY,
+			    "%s: VPD 0x83 cannot be served: its designators do not fit one page",
+			    p->dev);
+		return -EINVAL;
+	}
 	page_set(&lun->vpd[0x83], buf, got);
 
 	if (probe_inquiry(lun, p, -1, buf, 96, &got) < 0 || got < 36) {
@@ -109,7 +119,11 @@ int rdp_path_identify(struct rdp_lun *lun, struct rdp_path *p, bool fill, char *
 		return -EIO;
 	}
 	lun->tpgs = (buf[5] & 0x30) != 0;
-	buf[5] &= ~0x30; /* TPGS: the gateway is a single port, ALUA stays behind it */
+	/* TPGS: the backing ports' ALUA stays behind the gateway; the initiator sees the
+	 * gateway's own, implicit ALUA when it is one of several ports, none when it is the only */
+	buf[5] &= ~0x30;
+	if (lun->target_port)
+		buf[5] |= RDP_ALUA_TPGS_IMPLICIT << 4;
 	buf[5] &= ~0x08; /* 3PC: EXTENDED COPY is refused (frontend.c), so not claimed */
 	page_set(&lun->inq_std, buf, got);
 
@@ -252,6 +266,26 @@ int rdp_device_wwid(const struct rdp_env *env, const char *dev, char *wwid, size
 	return 0;
 }
 
+/* The same rules as the configuration's (config.c), for a spec a program filled itself. */
+static bool target_port_ok(const struct rdp_lun_spec *spec, GError **err)
+{
+	const char *problem = NULL;
+
+	if (spec->target_ports > RDP_ALUA_GATEWAY_PORTS_MAX)
+		problem = "more target ports than " G_STRINGIFY(RDP_ALUA_GATEWAY_PORTS_MAX);
+	else if (spec->target_port > spec->target_ports)
+		problem = "target_port is not one of the target_ports";
+	else if (!spec->target_port && spec->target_ports > 1)
+		problem = "target_ports > 1 needs this gateway's target_port";
+	if (!problem)
+		return true;
+	g_set_error(err, RDP_ERROR, RDP_ERROR_INVALID,
+		    "LUN %s: target_port %u of target_ports %u: %s; give each gateway its port, "
+		    "1 to target_ports, or 0 and target_ports 1 for a single gateway",
+		    spec->name, spec->target_port, spec->target_ports, problem);
+	return false;
+}
+
 struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_env *env,
 			     GError **err)
 {
@@ -260,6 +294,8 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 			    spec->name);
 		return NULL;
 	}
+	if (!target_port_ok(spec, err))
+		return NULL;
 	struct rdp_lun *lun = g_new0(struct rdp_lun, 1);
 	if (!lun_take_env(lun, env, err)) {
 		g_free(lun);
@@ -276,6 +312,9 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		return NULL;
 	}
 	rdp_lun_set_policies(lun, spec);
+	/* not a policy: what the first path's identity fills in below, kept for the LUN's life */
+	lun->target_port = spec->target_port;
+	lun->target_ports = MAX(spec->target_ports, 1u);
 	lun->paths = g_new0(struct rdp_path *, lun->npaths);
 
 	bool have_identity = false;

@@ -4,6 +4,7 @@
  * when the daemon starts rather than when some LUN is opened later. */
 
 #include "config.h"
+#include "alua.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -60,6 +61,12 @@ G_STATIC_ASSERT(MAX_CHECKER_INTERVAL_MAX == MAX_CHECKER_FACTOR * CHECKER_INTERVA
 #define MARGINAL_RECOVERY_MAX 86400
 #define PATH_VALUE_MIN 1
 #define PATH_VALUE_MAX 1000
+#define TARGET_PORT_DEFAULT 0 /* the gateway is the LUN's only port */
+#define TARGET_PORT_MIN 0
+#define TARGET_PORTS_DEFAULT 1
+#define TARGET_PORTS_MIN 1
+#define TARGET_PORTS_MAX 32 /* a literal, for G_STRINGIFY in the key table */
+G_STATIC_ASSERT(TARGET_PORTS_MAX == RDP_ALUA_GATEWAY_PORTS_MAX);
 
 enum key_id {
 	KEY_PATHS,
@@ -76,6 +83,8 @@ enum key_id {
 	KEY_MARGINAL_ERR_COUNT,
 	KEY_MARGINAL_WINDOW,
 	KEY_MARGINAL_RECOVERY,
+	KEY_TARGET_PORT,
+	KEY_TARGET_PORTS,
 	KEY_PRIORITIES,
 	KEY_WEIGHTS,
 	KEY_COUNT
@@ -183,6 +192,14 @@ static const struct rdp_config_key config_keys[KEY_COUNT] = {
 			       .default_value = G_STRINGIFY(MARGINAL_RECOVERY_DEFAULT),
 			       .range =
 				   DURATION_RANGE(MARGINAL_RECOVERY_MIN, MARGINAL_RECOVERY_MAX)},
+    [KEY_TARGET_PORT] = {.name = "target_port",
+			 .type = "integer",
+			 .default_value = G_STRINGIFY(TARGET_PORT_DEFAULT),
+			 .range = COUNT_RANGE(TARGET_PORT_MIN, TARGET_PORTS_MAX)},
+    [KEY_TARGET_PORTS] = {.name = "target_ports",
+			  .type = "integer",
+			  .default_value = G_STRINGIFY(TARGET_PORTS_DEFAULT),
+			  .range = COUNT_RANGE(TARGET_PORTS_MIN, TARGET_PORTS_MAX)},
     [KEY_PRIORITIES] = {.name = "priorities",
 			.type = "integer list",
 			.default_value = "",
@@ -210,10 +227,15 @@ struct settings {
 	unsigned int marginal_err_count;
 	unsigned int marginal_window_ms;
 	unsigned int marginal_recovery_ms;
+	unsigned int target_port; /* 0: the only port */
+	unsigned int target_ports;
 	/* Lines in [defaults] of the two checker intervals (0: built in), for the message when
-	 * a LUN section sets one so that it conflicts with the other. */
+	 * a LUN section sets one so that it conflicts with the other; likewise of the two target
+	 * port keys. */
 	unsigned int checker_interval_line;
 	unsigned int max_checker_interval_line;
+	unsigned int target_port_line;
+	unsigned int target_ports_line;
 };
 
 static const struct settings builtin_defaults = {
@@ -230,6 +252,8 @@ static const struct settings builtin_defaults = {
     .marginal_err_count = MARGINAL_ERR_COUNT_DEFAULT,
     .marginal_window_ms = MARGINAL_WINDOW_DEFAULT * 1000,
     .marginal_recovery_ms = MARGINAL_RECOVERY_DEFAULT * 1000,
+    .target_port = TARGET_PORT_DEFAULT,
+    .target_ports = TARGET_PORTS_DEFAULT,
 };
 
 /* One value per device of paths=, in the same order (priorities=, weights=). */
@@ -1014,6 +1038,37 @@ static bool check_checker_intervals(const struct loader *ld, const struct scan_g
 	return false;
 }
 
+/* target_port names this gateway among target_ports gateways, so it lies in 1..target_ports,
+ * and several gateways need it named. Checked on the values in force once a section is read,
+ * like the checker intervals above; tp_line and tps_line are this section's lines of them. */
+static bool check_target_ports(const struct loader *ld, const struct scan_group *g,
+			       const struct settings *set, unsigned int tp_line,
+			       unsigned int tps_line, GError **err)
+{
+	bool beyond = set->target_port > set->target_ports;
+
+	if (!beyond && (set->target_port || set->target_ports == 1))
+		return true;
+	/* a conflict of two inherited values was reported at [defaults] already */
+	g_assert(tp_line || tps_line);
+	struct where w = {ld->file, tp_line ? tp_line : tps_line, g->name,
+			  tp_line ? "target_port" : "target_ports"};
+	g_autofree char *tp_from = origin_text(tp_line, set->target_port_line);
+	g_autofree char *tps_from = origin_text(tps_line, set->target_ports_line);
+	if (beyond)
+		where_error(err, RDP_CONFIG_ERROR_VALUE, &w,
+			    "target_port (%u, %s) is more than target_ports (%u, %s); the gateways "
+			    "in front of a LUN are ports 1 to target_ports, so give this one a "
+			    "port in that range or raise target_ports on every gateway",
+			    set->target_port, tp_from, set->target_ports, tps_from);
+	else
+		where_error(err, RDP_CONFIG_ERROR_KEY, &w,
+			    "target_ports (%u, %s) with target_port 0 (%s); name this gateway's "
+			    "port: target_port = 1 to %u, a different one on each gateway",
+			    set->target_ports, tps_from, tp_from, set->target_ports);
+	return false;
+}
+
 static int key_lookup(const char *name)
 {
 	for (int i = 0; i < KEY_COUNT; i++)
@@ -1111,6 +1166,14 @@ static bool load_value(struct loader *ld, const struct where *w, int id, const c
 		ok = parse_duration(w, raw, MARGINAL_RECOVERY_MIN, MARGINAL_RECOVERY_MAX, NULL,
 				    &set->marginal_recovery_ms, err);
 		break;
+	case KEY_TARGET_PORT:
+		ok = parse_count(w, raw, TARGET_PORT_MIN, TARGET_PORTS_MAX, NULL, &set->target_port,
+				 err);
+		break;
+	case KEY_TARGET_PORTS:
+		ok = parse_count(w, raw, TARGET_PORTS_MIN, TARGET_PORTS_MAX, NULL,
+				 &set->target_ports, err);
+		break;
 	case KEY_PRIORITIES:
 		ok = load_path_values(ld, w, &lun->priorities, err);
 		break;
@@ -1129,6 +1192,7 @@ static bool load_group(struct loader *ld, const struct scan_group *g, struct set
 {
 	unsigned int ci_line = 0;  /* this section's line of checker_interval */
 	unsigned int mci_line = 0; /* and of max_checker_interval */
+	unsigned int tp_line = 0, tps_line = 0; /* of target_port and target_ports */
 
 	for (unsigned int i = 0; i < g->keys->len; i++) {
 		const struct scan_key *k = g_ptr_array_index(g->keys, i);
@@ -1169,6 +1233,10 @@ static bool load_group(struct loader *ld, const struct scan_group *g, struct set
 			ci_line = k->line;
 		else if (id == KEY_MAX_CHECKER_INTERVAL)
 			mci_line = k->line;
+		else if (id == KEY_TARGET_PORT)
+			tp_line = k->line;
+		else if (id == KEY_TARGET_PORTS)
+			tps_line = k->line;
 	}
 	if (lun && !lun->source_key) {
 		struct where w = {ld->file, g->line, g->name, NULL};
@@ -1180,11 +1248,14 @@ static bool load_group(struct loader *ld, const struct scan_group *g, struct set
 	if (lun && (!check_path_values(ld, g, lun, KEY_PRIORITIES, &lun->priorities, err) ||
 		    !check_path_values(ld, g, lun, KEY_WEIGHTS, &lun->weights, err)))
 		return false;
-	if (!check_checker_intervals(ld, g, set, ci_line, mci_line, err))
+	if (!check_checker_intervals(ld, g, set, ci_line, mci_line, err) ||
+	    !check_target_ports(ld, g, set, tp_line, tps_line, err))
 		return false;
 	if (!lun) {
 		set->checker_interval_line = ci_line;
 		set->max_checker_interval_line = mci_line;
+		set->target_port_line = tp_line;
+		set->target_ports_line = tps_line;
 	}
 	return true;
 }
@@ -1349,6 +1420,8 @@ static struct rdp_lun_spec *spec_new(const char *name, const struct settings *se
 	spec->marginal_err_count = set->marginal_err_count;
 	spec->marginal_window_ms = set->marginal_window_ms;
 	spec->marginal_recovery_ms = set->marginal_recovery_ms;
+	spec->target_port = set->target_port;
+	spec->target_ports = set->target_ports;
 	return spec;
 }
 

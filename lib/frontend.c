@@ -374,6 +374,18 @@ static void emulate_read_capacity16(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	reply_data(cmd, d, sizeof(d), rdp_get_be32(cmd->cdb + 10));
 }
 
+/* REPORT TARGET PORT GROUPS of a gateway that is one of several ports: the same answer from
+ * every gateway, whatever path is in use (alua.h); never sent to a path, whose ports are not the
+ * initiator's. The allocation length cuts the data, not its RETURN DATA LENGTH. */
+static void emulate_rtpg(const struct rdp_lun *lun, struct rdp_cmd *cmd)
+{
+	uint8_t d[RDP_ALUA_GATEWAY_RTPG_MAX];
+	bool extended = cmd->cdb[1] & 0x20; /* PARAMETER DATA FORMAT 001b */
+	size_t len = rdp_alua_gateway_rtpg(lun->target_ports, extended, d);
+
+	reply_data(cmd, d, len, rdp_get_be32(cmd->cdb + 6));
+}
+
 /* The commands the gateway refuses whatever their fields and data, by operation code and
  * service action (sa: 0 for opcodes without one): the additional sense code of the refusal
  * (05/asc/00), 0 when the command may go on. The one list for refusing (rdp_frontend_emulate)
@@ -402,8 +414,10 @@ static uint8_t refusal(const struct rdp_lun *lun, uint8_t op, uint16_t sa)
 		return sa >= 0x10 && sa <= 0x12 ? 0 : 0x24;
 	case 0x9f: /* WRITE SCATTERED: its LBA ranges lie in the data-out buffer */
 		return sa == 0x12 ? 0x20 : 0;
-	case 0xa3: /* REPORT TARGET PORT GROUPS: the gateway is one port, it does not claim TPGS */
-	case 0xa4: /* SET TARGET PORT GROUPS */
+	case 0xa3: /* REPORT TARGET PORT GROUPS: answered by the gateway when it is one of
+		    * several ports (emulate_rtpg()); a single port does not claim TPGS */
+		return sa == 0x0a && !lun->target_port ? 0x24 : 0;
+	case 0xa4: /* SET TARGET PORT GROUPS: TPGS is implicit at most, every group is AO */
 		return sa == 0x0a ? 0x24 : 0;
 	case 0x94: /* ZBC OUT: ALL, a zone count, a zone straddling the end, or service actions
 		    * on the whole device reach past a partial backstore */
@@ -565,6 +579,13 @@ bool rdp_frontend_emulate(struct rdp_lun *lun, struct rdp_cmd *cmd)
 	case 0x25:
 		emulate_read_capacity10(lun, cmd);
 		return true;
+	case 0xa3:
+		/* RTPG got past refusal(): this gateway is one of several ports */
+		if ((cdb[1] & 0x1f) == 0x0a) {
+			emulate_rtpg(lun, cmd);
+			return true;
+		}
+		break;
 	case 0x9e:
 		switch (cdb[1] & 0x1f) {
 		case 0x10:

@@ -147,6 +147,11 @@ struct rdp_lun {
 	uint8_t cap_buf[32];
 	struct iovec cap_iov;
 	bool tpgs;		 /* the LUN reports ALUA */
+	/* the gateway's own port, as attach found it in the spec and never changed after: what
+	 * the initiator was told (TPGS, VPD 0x83, RTPG) must hold while it is served. 0: the only
+	 * port, no ALUA claimed; N: port and group N of target_ports (alua.h) */
+	unsigned int target_port;
+	unsigned int target_ports;
 
 	struct rdp_page inq_std;
 	struct rdp_page vpd[256]; /* VPD pages served from cache; [0x83] is LU-only */

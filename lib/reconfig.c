@@ -1,7 +1,8 @@
 /* Changing a live LUN: paths that appear (hotplug, reload) join as `checking` and are proven by
  * the asynchronous checker (TUR, VPD 0x83 identity, ALUA) before they carry I/O; paths that go away are failed at once and freed only when nothing of theirs is in
  * flight; policies (selector, timeouts, checker, groups) are swapped between two commands. The
- * LUN's identity never changes: a reload that asks for that is refused whole. */
+ * LUN's identity never changes: a reload that asks for that is refused whole. Nor does the
+ * gateway's own target port: a reload that changes it applies the rest and says so. */
 #include <errno.h>
 #include <string.h>
 
@@ -131,6 +132,18 @@ bool rdp_lun_reconfigure(struct rdp_lun *lun, const struct rdp_lun_spec *spec, G
 			    g_strv_length(spec->paths), RDP_MAX_PATHS);
 		return false;
 	}
+
+	/* The gateway's port is what the initiator was told at login (TPGS, VPD 0x83, RTPG): a
+	 * change now would move the LUN to another port under a live session. The rest of the
+	 * reload applies; the port waits for the next attach. */
+	unsigned int want_ports = MAX(spec->target_ports, 1u);
+	if (spec->target_port != lun->target_port || want_ports != lun->target_ports)
+		g_string_append_printf(report,
+				       "lun %s: still target_port %u of %u (asked: %u of %u): "
+				       "target_port change takes effect when the backstore is "
+				       "re-created; ",
+				       lun->name, lun->target_port, lun->target_ports,
+				       spec->target_port, want_ports);
 
 	enum rdp_grouping old_grouping = lun->grouping;
 	rdp_lun_set_policies(lun, spec);

@@ -28,6 +28,10 @@ static void check_spec(const struct rdp_lun_spec *spec, const char *cfgstring)
 	FZ_CHECK((spec->failback == RDP_FAILBACK_DEFERRED) == (spec->failback_delay_ms != 0));
 	FZ_CHECK(spec->no_path_retry <= 10000 || spec->no_path_retry == RDP_NO_PATH_QUEUE);
 	FZ_CHECK(spec->marginal_err_count <= 1000);
+	/* a port the engine accepts: one of target_ports, named when there are several */
+	FZ_CHECK(spec->target_ports >= 1 && spec->target_ports <= 32);
+	FZ_CHECK(spec->target_port <= spec->target_ports);
+	FZ_CHECK(spec->target_port || spec->target_ports == 1);
 	if (spec->wwid) {
 		FZ_CHECK(spec->wwid[0] && strlen(spec->wwid) < RDP_WWID_MAX);
 		FZ_CHECK(!spec->priorities && !spec->weights);

@@ -9,7 +9,8 @@
 
 /*
  * Input: byte 0 - bit 0: fe_blocks as a raw u64 (else a u16), bit 1: the backing LUN larger by
- * a u16 (else the same size); fe_blocks; block size 512 << (u8 % 4); standard INQUIRY (u8 % 97
+ * a u16 (else the same size), bit 2: the gateway is target port 1 of 1 + (bits 7:3) (else the
+ * only port); fe_blocks; block size 512 << (u8 % 4); standard INQUIRY (u8 % 97
  * bytes); a byte saying which of VPD 00h/80h/83h/B0h/B1h/B2h and RC16 are cached, each then a
  * length byte and its bytes; the CDB (8 bytes, then the rest of the length its opcode gives);
  * the iovec count (u8 % 5), each a u16 length (% 4097) and its data-out bytes.
@@ -236,6 +237,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lun.cap.blocks =
 		    lun.fe_blocks + more >= lun.fe_blocks ? lun.fe_blocks + more : UINT64_MAX;
 	}
+	lun.target_port = how & 4 ? 1 : 0;
+	lun.target_ports = how & 4 ? 1u + (how >> 3) : 1;
 	lun.fe_block_size = 512u << (fz_u8(&in) % 4);
 	lun.cap.block_size = lun.fe_block_size;
 	page_from(&in, &lun.inq_std, fz_u8(&in) % 97);

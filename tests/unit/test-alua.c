@@ -597,6 +597,78 @@ static void test_priority(void)
 			rdp_alua_priority(RDP_ALUA_ANO, false));
 }
 
+/* The gateway's own port designators: appended to an LU-only page, read back by the parser the
+ * paths' pages go through; refused where they would not make a whole page. */
+static void test_gateway_vpd83(void)
+{
+	struct page p;
+	page_init(&p);
+	page_lu_part(&p);
+	size_t lu_len = p.len;
+	uint8_t lu[sizeof(p.b)];
+	memcpy(lu, p.b, sizeof(lu));
+
+	size_t n = rdp_alua_vpd83_add_port(p.b, p.len, sizeof(p.b), 7);
+	g_assert_cmpuint(n, ==, lu_len + RDP_ALUA_VPD83_PORT_LEN);
+	g_assert_cmpuint(sg_get_unaligned_be16(p.b + 2), ==, n - 4);
+	g_assert_cmpmem(p.b + 4, lu_len - 4, lu + 4, lu_len - 4);
+	struct rdp_alua_port port;
+	g_assert_cmpint(rdp_alua_port_from_vpd83(p.b, n, &port), ==, 0);
+	g_assert_true(port.has_tpg && port.has_rel_port);
+	g_assert_cmpuint(port.tpg_id, ==, 7);
+	g_assert_cmpuint(port.rel_port, ==, 7);
+
+	/* port 0, no room, a page whose length is not what it holds, not VPD 0x83 */
+	memcpy(p.b, lu, sizeof(lu));
+	g_assert_cmpuint(rdp_alua_vpd83_add_port(p.b, lu_len, sizeof(p.b), 0), ==, 0);
+	g_assert_cmpuint(rdp_alua_vpd83_add_port(p.b, lu_len, lu_len + 15, 1), ==, 0);
+	g_assert_cmpuint(rdp_alua_vpd83_add_port(p.b, lu_len - 1, sizeof(p.b), 1), ==, 0);
+	g_assert_cmpuint(rdp_alua_vpd83_add_port(p.b, 3, sizeof(p.b), 1), ==, 0);
+	g_assert_cmpuint(rdp_alua_vpd83_add_port(NULL, lu_len, sizeof(p.b), 1), ==, 0);
+	p.b[1] = 0x80;
+	g_assert_cmpuint(rdp_alua_vpd83_add_port(p.b, lu_len, sizeof(p.b), 1), ==, 0);
+	p.b[1] = 0x83;
+	g_assert_cmpmem(p.b, sizeof(lu), lu, sizeof(lu)); /* nothing written by a refusal */
+	g_assert_cmpuint(rdp_alua_vpd83_add_port(p.b, lu_len, lu_len + 16, 1), ==, lu_len + 16);
+}
+
+/* The gateway's RTPG answer for 1 and 32 ports, both formats, read back by the parser: every
+ * group active/optimized with one port of its own id; out of range, nothing. */
+static void test_gateway_rtpg(void)
+{
+	uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX];
+	static const unsigned int counts[] = {1, 2, RDP_ALUA_GATEWAY_PORTS_MAX};
+
+	for (size_t c = 0; c < G_N_ELEMENTS(counts); c++) {
+		for (int extended = 0; extended < 2; extended++) {
+			unsigned int ports = counts[c];
+			size_t n = rdp_alua_gateway_rtpg(ports, extended, buf);
+			g_assert_cmpuint(n, ==, (extended ? 8 : 4) + 12 * ports);
+			g_auto(rdp_alua_rtpg) r = {0};
+			g_assert_cmpint(rdp_alua_parse_rtpg(buf, n, &r, NULL), ==, 0);
+			g_assert_cmpint(r.extended, ==, extended);
+			g_assert_cmpuint(r.transition_time, ==, 0);
+			g_assert_cmpuint(r.n_groups, ==, ports);
+			for (unsigned int i = 0; i < ports; i++) {
+				const struct rdp_alua_group *g = &r.groups[i];
+				g_assert_cmpuint(g->tpg_id, ==, i + 1);
+				g_assert_cmpint(g->state, ==, RDP_ALUA_AO);
+				g_assert_false(g->pref);
+				g_assert_cmpuint(g->supported, ==, RDP_ALUA_SUP_AO);
+				g_assert_cmpuint(g->status, ==, 0);
+				g_assert_cmpuint(g->n_ports, ==, 1);
+				g_assert_cmpuint(g->ports[0], ==, i + 1);
+				/* found by either designator, as an initiator would look it up */
+				struct rdp_alua_port by_rel = {.has_rel_port = true,
+							       .rel_port = (uint16_t)(i + 1)};
+				g_assert_true(rdp_alua_find_group(&r, &by_rel) == g);
+			}
+		}
+	}
+	g_assert_cmpuint(rdp_alua_gateway_rtpg(0, false, buf), ==, 0);
+	g_assert_cmpuint(rdp_alua_gateway_rtpg(RDP_ALUA_GATEWAY_PORTS_MAX + 1, true, buf), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -614,5 +686,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/alua/vpd-group-only", test_vpd_group_only);
 	g_test_add_func("/alua/vpd-malformed", test_vpd_malformed);
 	g_test_add_func("/alua/priority", test_priority);
+	g_test_add_func("/alua/gateway-vpd83", test_gateway_vpd83);
+	g_test_add_func("/alua/gateway-rtpg", test_gateway_rtpg);
 	return g_test_run();
 }

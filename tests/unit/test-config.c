@@ -179,6 +179,9 @@ static void check_default_spec(const struct rdp_lun_spec *spec)
 	check_policy(spec, &default_policy);
 	g_assert_null(spec->priorities);
 	g_assert_null(spec->weights);
+	/* the only port: no ALUA claimed */
+	g_assert_cmpuint(spec->target_port, ==, 0);
+	g_assert_cmpuint(spec->target_ports, ==, 1);
 }
 
 static void check_values(const unsigned int *got, const unsigned int *want, size_t n)
@@ -351,7 +354,7 @@ static void test_load_not_regular(struct fixture *f, gconstpointer data G_GNUC_U
 #define DEFAULTS_KEYS                                                                              \
 	"cmd_timeout, checker_interval, max_retries, selector, grouping, failback, "               \
 	"no_path_retry, max_checker_interval, checker, marginal_err_count, marginal_window, "      \
-	"marginal_recovery"
+	"marginal_recovery, target_port, target_ports"
 #define LUN_KEYS "paths, wwid, " DEFAULTS_KEYS ", priorities, weights"
 
 static void test_bad_keys(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
@@ -812,6 +815,119 @@ static void test_max_checker_interval(struct fixture *f, gconstpointer data G_GN
 	g_assert_cmpuint(l->max_checker_interval_ms, ==, 60000);
 	g_autoptr(rdp_lun_spec) m = lookup_ok(fixed, "m");
 	g_assert_cmpuint(m->max_checker_interval_ms, ==, 90000);
+}
+
+static void check_port(const struct rdp_lun_spec *spec, unsigned int port, unsigned int ports)
+{
+	g_assert_cmpuint(spec->target_port, ==, port);
+	g_assert_cmpuint(spec->target_ports, ==, ports);
+}
+
+/* Two gateways: each file sets target_port (in [defaults], so that wwid= backstores have it
+ * too), a LUN section may override either key. */
+static void test_target_port(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	g_autoptr(rdp_config) cfg = load_ok(f, "[defaults]\n"
+					       "target_ports = 2\n"
+					       "target_port = 2\n"
+					       "[inherit]\n"
+					       "paths = /dev/sg1\n"
+					       "[own]\n"
+					       "paths = /dev/sg2\n"
+					       "target_port = 1\n"
+					       "[three]\n"
+					       "paths = /dev/sg3\n"
+					       "target_ports = 3\n"
+					       "[alone]\n"
+					       "paths = /dev/sg4\n"
+					       "target_port = 0\n"
+					       "target_ports = 1\n"
+					       "[top]\n"
+					       "paths = /dev/sg5\n"
+					       "target_ports = 32\n"
+					       "target_port = 32\n");
+	g_autoptr(rdp_lun_spec) inherit = lookup_ok(cfg, "inherit");
+	check_port(inherit, 2, 2);
+	g_autoptr(rdp_lun_spec) own = lookup_ok(cfg, "own");
+	check_port(own, 1, 2);
+	g_autoptr(rdp_lun_spec) three = lookup_ok(cfg, "three");
+	check_port(three, 2, 3);
+	g_autoptr(rdp_lun_spec) alone = lookup_ok(cfg, "alone");
+	check_port(alone, 0, 1);
+	g_autoptr(rdp_lun_spec) top = lookup_ok(cfg, "top");
+	check_port(top, 32, 32);
+	g_autoptr(rdp_lun_spec) by_id = lookup_ok(cfg, "wwid=naa.1");
+	check_port(by_id, 2, 2);
+
+	/* without the keys: today's single port, in a file and without one */
+	g_autoptr(rdp_config) none = load_ok(f, "[l]\npaths = /dev/sg1\n");
+	g_autoptr(rdp_lun_spec) l = lookup_ok(none, "l");
+	check_port(l, 0, 1);
+	g_autoptr(rdp_lun_spec) builtin = lookup_ok(NULL, "wwid=naa.1");
+	check_port(builtin, 0, 1);
+	/* port 1 of 1 is allowed: one gateway that claims ALUA */
+	g_autoptr(rdp_lun_spec) one = lookup_lines(f, "target_port = 1\n");
+	check_port(one, 1, 1);
+}
+
+static void test_bad_target_port(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
+{
+	static const struct bad_value ranges[] = {
+	    {"target_port", "33", "33 is out of range; allowed: 0 to 32"},
+	    {"target_ports", "0", "0 is out of range; allowed: 1 to 32"},
+	    {"target_ports", "33", "33 is out of range; allowed: 1 to 32"},
+	    {"target_port", "-1", "\"-1\" is not a whole number"},
+	    {"target_ports", "two", "\"two\" is not a whole number"},
+	};
+	check_bad_values(f, ranges, G_N_ELEMENTS(ranges));
+
+	/* a port beyond the count, against the built-in target_ports */
+	check_load_error(f, "[l]\npaths = /dev/sg1\ntarget_port = 2\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:3: [l] target_port: target_port (2, line 3) is more than "
+			 "target_ports (1, built-in default); the gateways in front of a LUN are "
+			 "ports 1 to target_ports, so give this one a port in that range or raise "
+			 "target_ports on every gateway");
+	/* both in one section, the count after the port */
+	check_load_error(f, "[l]\ntarget_port = 3\npaths = /dev/sg1\ntarget_ports = 2\n",
+			 RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [l] target_port: target_port (3, line 2) is more than "
+			 "target_ports (2, line 4); the gateways in front of a LUN are ports 1 to "
+			 "target_ports, so give this one a port in that range or raise "
+			 "target_ports on every gateway");
+	/* a LUN's count below the port of [defaults] */
+	check_load_error(f,
+			 "[defaults]\ntarget_ports = 3\ntarget_port = 3\n[l]\npaths = /dev/sg1\n"
+			 "target_ports = 2\n",
+			 RDP_CONFIG_ERROR_VALUE,
+			 "@F@:6: [l] target_ports: target_port (3, [defaults] line 3) is more than "
+			 "target_ports (2, line 6); the gateways in front of a LUN are ports 1 to "
+			 "target_ports, so give this one a port in that range or raise "
+			 "target_ports on every gateway");
+	/* several gateways, this one's port not named: in a LUN section ... */
+	check_load_error(f, "[l]\npaths = /dev/sg1\ntarget_ports = 2\n", RDP_CONFIG_ERROR_KEY,
+			 "@F@:3: [l] target_ports: target_ports (2, line 3) with target_port 0 "
+			 "(built-in default); name this gateway's port: target_port = 1 to 2, a "
+			 "different one on each gateway");
+	/* ... in [defaults], which wwid= backstores take as they are ... */
+	check_load_error(f, "[defaults]\ntarget_ports = 2\n[l]\nwwid = naa.1\ntarget_port = 1\n",
+			 RDP_CONFIG_ERROR_KEY,
+			 "@F@:2: [defaults] target_ports: target_ports (2, line 2) with "
+			 "target_port 0 (built-in default); name this gateway's port: target_port "
+			 "= 1 to 2, a different one on each gateway");
+	/* ... and a LUN that sets 0 under the count of [defaults] */
+	check_load_error(f,
+			 "[defaults]\ntarget_ports = 4\ntarget_port = 1\n\n[l]\npaths = /dev/sg1\n"
+			 "target_port = 0\n",
+			 RDP_CONFIG_ERROR_KEY,
+			 "@F@:7: [l] target_port: target_ports (4, [defaults] line 2) with "
+			 "target_port 0 (line 7); name this gateway's port: target_port = 1 to 4, "
+			 "a different one on each gateway");
+	/* a port beyond the count in [defaults] is reported there */
+	check_load_error(f, "[defaults]\ntarget_port = 5\n", RDP_CONFIG_ERROR_VALUE,
+			 "@F@:2: [defaults] target_port: target_port (5, line 2) is more than "
+			 "target_ports (1, built-in default); the gateways in front of a LUN are "
+			 "ports 1 to target_ports, so give this one a port in that range or raise "
+			 "target_ports on every gateway");
 }
 
 static void test_bad_max_checker_interval(struct fixture *f, gconstpointer data G_GNUC_UNUSED)
@@ -1564,6 +1680,8 @@ int main(int argc, char **argv)
 	ADD("/config/key/marginal", test_key_marginal);
 	ADD("/config/key/max-checker-interval", test_max_checker_interval);
 	ADD("/config/bad/max-checker-interval", test_bad_max_checker_interval);
+	ADD("/config/key/target-port", test_target_port);
+	ADD("/config/bad/target-port", test_bad_target_port);
 	ADD("/config/key/path-values", test_path_values);
 	ADD("/config/bad/path-values", test_bad_path_values);
 	ADD("/config/load/inheritance", test_inheritance);

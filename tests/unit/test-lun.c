@@ -1061,6 +1061,332 @@ static void test_rsoc_lists_what_is_served(void)
 	fake_lun_close(lun);
 }
 
+/* ---- the gateway as one of several target ports (target_port, target_ports) ---- */
+
+/* A LUN over fresh sg0 (a) and sg1 (b) whose gateway is target port `port` of `ports` (0: the
+ * only port). Multibus, so that attach sends the paths no RTPG of its own. */
+static struct rdp_lun *open_two_port(struct fake_dev **a, struct fake_dev **b, unsigned int port,
+				     unsigned int ports)
+{
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	setup_two(a, b);
+	struct rdp_lun_spec spec = {
+		.name = "lun0",
+		.paths = (char **)paths,
+		.cmd_timeout_ms = 30000,
+		.checker_interval_ms = 5000,
+		.max_retries = 3,
+		.grouping = RDP_GROUP_MULTIBUS,
+		.target_port = port,
+		.target_ports = ports,
+	};
+	g_autoptr(GError) err = NULL;
+	struct rdp_lun *lun = rdp_lun_open(&spec, &env, &err);
+	g_assert_no_error(err);
+	g_assert_nonnull(lun);
+	return lun;
+}
+
+/* A command of cdb_len bytes whose first bytes are cdb, into a data-in buffer of xfer bytes
+ * (0xee before the command). */
+static void tcmd_in(struct tcmd *t, const uint8_t *cdb, uint8_t cdb_len, size_t xfer)
+{
+	tcmd_init(t, cdb[0], 0, 0);
+	memset(t->c.cdb, 0, sizeof(t->c.cdb));
+	memcpy(t->c.cdb, cdb, cdb_len);
+	t->c.cdb_len = cdb_len;
+	t->iov.iov_len = xfer;
+	t->c.iov_cnt = 1;
+	t->c.xfer_len = xfer;
+	memset(t->buf, 0xee, sizeof(t->buf));
+}
+
+/* REPORT TARGET PORT GROUPS with PARAMETER DATA FORMAT extended or not and allocation length
+ * alloc, into xfer bytes. */
+static void tcmd_rtpg(struct tcmd *t, bool extended, uint32_t alloc, size_t xfer)
+{
+	uint8_t cdb[12] = {0xa3, (uint8_t)(0x0a | (extended ? 0x20 : 0))};
+	rdp_put_be32(alloc, cdb + 6);
+	tcmd_in(t, cdb, sizeof(cdb), xfer);
+}
+
+/* What the paths were sent: every command, synchronous or not, and RTPGs in particular */
+static unsigned int sent(const struct fake_dev *a, const struct fake_dev *b)
+{
+	return a->submitted + b->submitted + a->sync_calls + b->sync_calls;
+}
+
+static void submit_here(struct rdp_lun *lun, struct tcmd *t)
+{
+	rdp_lun_submit(lun, &t->c);
+	g_assert_true(t->done); /* answered by the gateway, nothing pending */
+}
+
+/* Standard INQUIRY: TPGS 01b (implicit ALUA) as port N, 00b as the only port, whatever the
+ * backing LUN says (the fake claims implicit ALUA and 3PC); the rest as the backing LUN's. */
+static void test_target_port_inquiry(void)
+{
+	for (unsigned int port = 0; port <= 2; port++) {
+		struct fake_dev *a, *b;
+		struct rdp_lun *lun = open_two_port(&a, &b, port, port ? 2 : 1);
+		struct tcmd t;
+		uint8_t cdb[6] = {0x12, 0, 0, 0, 96, 0};
+
+		unsigned int before = sent(a, b);
+		tcmd_in(&t, cdb, sizeof(cdb), 96);
+		submit_here(lun, &t);
+		g_assert_cmpuint(sent(a, b), ==, before);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		g_assert_cmpuint(t.buf[5] & 0x30, ==, port ? 0x10 : 0x00);
+		g_assert_cmpint(rdp_alua_tpgs(t.buf, 36), ==,
+				port ? RDP_ALUA_TPGS_IMPLICIT : RDP_ALUA_TPGS_NONE);
+		g_assert_cmpuint(t.buf[5] & 0x08, ==, 0); /* 3PC still not claimed */
+		g_assert_cmpmem(t.buf + 8, 28, "FAKE    fake-lun        0001", 28);
+		g_assert_cmpint(t.c.resid, ==, 96 - 36);
+		fake_lun_close(lun);
+	}
+}
+
+/* VPD 0x83: the LU designator as the only port has it, then this gateway's relative target
+ * port and target port group (both N), whatever the path's own (sg0's are 1, sg1's 2). */
+static void test_target_port_vpd83(void)
+{
+	uint8_t lu_only[16];
+	for (unsigned int port = 0; port <= 3; port += 3) {
+		struct fake_dev *a, *b;
+		struct rdp_lun *lun = open_two_port(&a, &b, port, port ? 4 : 1);
+		struct tcmd t;
+		uint8_t cdb[6] = {0x12, 0x01, 0x83, 0x01, 0x00, 0};
+
+		unsigned int before = sent(a, b);
+		tcmd_in(&t, cdb, sizeof(cdb), 256);
+		submit_here(lun, &t);
+		g_assert_cmpuint(sent(a, b), ==, before);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		char wwid[RDP_WWID_MAX];
+		size_t got = 256 - (size_t)t.c.resid;
+		g_assert_cmpint(rdp_wwid_from_vpd83(t.buf, got, wwid, sizeof(wwid)), ==, 0);
+		g_assert_cmpstr(wwid, ==, WWID);
+		struct rdp_alua_port p;
+		if (!port) {
+			g_assert_cmpuint(rdp_get_be16(t.buf + 2), ==, 12);
+			g_assert_cmpint(t.c.resid, ==, 256 - 16);
+			g_assert_cmpint(rdp_alua_port_from_vpd83(t.buf, 16, &p), ==, -ENOENT);
+			memcpy(lu_only, t.buf, sizeof(lu_only));
+			fake_lun_close(lun);
+			continue;
+		}
+		g_assert_cmpuint(rdp_get_be16(t.buf + 2), ==, 12 + 16);
+		g_assert_cmpint(t.c.resid, ==, 256 - 32);
+		/* the LU designator unchanged, the page length aside */
+		g_assert_cmpmem(t.buf + 4, 12, lu_only + 4, 12);
+		g_assert_cmpmem(t.buf, 2, lu_only, 2);
+		/* binary, PIV 0, association target port, type 4 then 5, 2 reserved bytes, N */
+		static const uint8_t rel[8] = {0x01, 0x14, 0, 4, 0, 0, 0, 3};
+		static const uint8_t tpg[8] = {0x01, 0x15, 0, 4, 0, 0, 0, 3};
+		g_assert_cmpmem(t.buf + 16, 8, rel, 8);
+		g_assert_cmpmem(t.buf + 24, 8, tpg, 8);
+		g_assert_cmpint(rdp_alua_port_from_vpd83(t.buf, 32, &p), ==, 0);
+		g_assert_true(p.has_tpg && p.has_rel_port);
+		g_assert_cmpuint(p.tpg_id, ==, 3);
+		g_assert_cmpuint(p.rel_port, ==, 3);
+		fake_lun_close(lun);
+	}
+}
+
+/* REPORT TARGET PORT GROUPS answered by the gateway (port 2 of 3): groups 1, 2, 3, each
+ * active/optimized with its one port, in both header formats; a short allocation length cuts
+ * the data, not the RETURN DATA LENGTH. No path ever sees an RTPG. */
+static void test_target_port_rtpg(void)
+{
+	struct fake_dev *a, *b;
+	struct rdp_lun *lun = open_two_port(&a, &b, 2, 3);
+	struct tcmd t;
+	unsigned int before = sent(a, b), rtpg = a->by_opcode[0xa3] + b->by_opcode[0xa3];
+
+	for (int extended = 0; extended < 2; extended++) {
+		size_t hdr = extended ? 8 : 4, total = hdr + 3 * 12;
+		tcmd_rtpg(&t, extended, 512, 512);
+		submit_here(lun, &t);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		g_assert_cmpint(t.c.resid, ==, 512 - (int)total);
+		g_assert_cmpuint(rdp_get_be32(t.buf), ==, total - 4);
+		if (extended) {
+			g_assert_cmpuint(t.buf[4], ==, 0x10); /* format type 1 */
+			g_assert_cmpuint(t.buf[5], ==, 0);    /* implicit transition time */
+			g_assert_cmpuint(rdp_get_be16(t.buf + 6), ==, 0);
+		}
+		for (unsigned int g = 0; g < 3; g++) {
+			const uint8_t *d = t.buf + hdr + 12 * g;
+			const uint8_t want[12] = {0x00, 0x01, 0, (uint8_t)(g + 1), 0, 0, 0, 1,
+						  0,	0,    0, (uint8_t)(g + 1)};
+			g_assert_cmpmem(d, 12, want, 12);
+		}
+		/* the engine's own parser reads it as the initiator would */
+		g_auto(rdp_alua_rtpg) r = {0};
+		g_assert_cmpint(rdp_alua_parse_rtpg(t.buf, total, &r, NULL), ==, 0);
+		g_assert_cmpint(r.extended, ==, extended);
+		g_assert_cmpuint(r.n_groups, ==, 3);
+		struct rdp_alua_port mine = {.has_tpg = true, .tpg_id = 2};
+		g_assert_cmpint(rdp_alua_path_state(&r, &mine), ==, RDP_ALUA_AO);
+	}
+
+	/* allocation lengths of 4 and 10 (the kernel's buffer as long as that): what fits */
+	for (int extended = 0; extended < 2; extended++) {
+		for (uint32_t alloc = 4; alloc <= 10; alloc += 6) {
+			tcmd_rtpg(&t, extended, alloc, alloc);
+			submit_here(lun, &t);
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+			g_assert_cmpint(t.c.resid, ==, 0);
+			g_assert_cmpuint(rdp_get_be32(t.buf), ==, (extended ? 8 : 4) + 36 - 4);
+			g_assert_cmpuint(t.buf[alloc], ==, 0xee); /* past the buffer: untouched */
+			size_t needed = 0;
+			g_auto(rdp_alua_rtpg) r = {0};
+			g_assert_cmpint(rdp_alua_parse_rtpg(t.buf, alloc, &r, &needed), ==,
+					-EMSGSIZE);
+			g_assert_cmpuint(needed, ==, (extended ? 8 : 4) + 36);
+		}
+	}
+	/* a larger buffer than the allocation length: the residual says what came */
+	tcmd_rtpg(&t, true, 10, 512);
+	submit_here(lun, &t);
+	g_assert_cmpint(t.c.resid, ==, 512 - 10);
+	g_assert_cmpuint(t.buf[8], ==, 0x00); /* group 1: AO */
+	g_assert_cmpuint(t.buf[9], ==, 0x01); /* AO_SUP only */
+	g_assert_cmpuint(t.buf[10], ==, 0);   /* cut here: not filled */
+	/* allocation length 0: nothing, and no error */
+	tcmd_rtpg(&t, false, 0, 0);
+	submit_here(lun, &t);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+
+	/* SET TARGET PORT GROUPS stays refused: TPGS says implicit only */
+	uint8_t stpg[12] = {0xa4, 0x0a};
+	rdp_put_be32(8, stpg + 6);
+	tcmd_in(&t, stpg, sizeof(stpg), 8);
+	submit_here(lun, &t);
+	g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+	g_assert_cmpuint(t.c.sense[2] & 0x0f, ==, 0x05);
+	g_assert_cmpuint(t.c.sense[12], ==, 0x24);
+
+	g_assert_cmpuint(sent(a, b), ==, before);
+	g_assert_cmpuint(a->by_opcode[0xa3] + b->by_opcode[0xa3], ==, rtpg);
+	g_assert_cmpuint(a->by_opcode[0xa4] + b->by_opcode[0xa4], ==, 0);
+	fake_lun_close(lun);
+}
+
+/* As the only port, RTPG is refused (05/24/00) and reaches no path; REPORT SUPPORTED
+ * OPERATION CODES for it alone says "not supported" then, and passes the backing LUN's answer
+ * as one of several ports. */
+static void test_target_port_rtpg_single(void)
+{
+	for (unsigned int port = 0; port <= 1; port++) {
+		struct fake_dev *a, *b;
+		struct rdp_lun *lun = open_two_port(&a, &b, port, port ? 2 : 1);
+		struct tcmd t;
+		unsigned int before = sent(a, b);
+
+		if (!port) {
+			for (int extended = 0; extended < 2; extended++) {
+				tcmd_rtpg(&t, extended, 512, 512);
+				submit_here(lun, &t);
+				g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+				g_assert_cmpuint(t.c.sense[2] & 0x0f, ==, 0x05);
+				g_assert_cmpuint(t.c.sense[12], ==, 0x24);
+				g_assert_cmpuint(t.c.sense[13], ==, 0x00);
+			}
+			g_assert_cmpuint(sent(a, b), ==, before);
+		}
+		/* RSOC, reporting options 2: A3h service action 0Ah alone */
+		uint8_t rsoc[12] = {0xa3, 0x0c, 0x02, 0xa3, 0x00, 0x0a};
+		rdp_put_be32(512, rsoc + 6);
+		tcmd_in(&t, rsoc, sizeof(rsoc), 512);
+		rdp_lun_submit(lun, &t.c);
+		fake_complete_all();
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		g_assert_cmpuint(t.buf[1] & 0x07, ==, port ? 0x03 : 0x01);
+		fake_lun_close(lun);
+	}
+}
+
+/* A spec a program fills itself is held to the configuration's rules. */
+static void test_target_port_bad_spec(void)
+{
+	static const struct {
+		unsigned int port, ports;
+	} bad[] = {{3, 2}, {1, 0}, {0, 2}, {33, 33}};
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+
+	setup_two(NULL, NULL);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct rdp_lun_spec spec = {.name = "lun0",
+					    .paths = (char **)paths,
+					    .target_port = bad[i].port,
+					    .target_ports = bad[i].ports};
+		g_autoptr(GError) err = NULL;
+		g_assert_null(rdp_lun_open(&spec, &env, &err));
+		g_assert_error(err, RDP_ERROR, RDP_ERROR_INVALID);
+		g_autofree char *what =
+		    g_strdup_printf("LUN lun0: target_port %u of target_ports %u: ", bad[i].port,
+				    bad[i].ports);
+		g_assert_true(g_str_has_prefix(err->message, what));
+	}
+	g_assert_cmpuint(fake_open_count(), ==, 0);
+}
+
+/* A reload never moves a served LUN to another port: the rest applies, the port stays, and the
+ * report says when it would change. */
+static void test_target_port_reload_keeps(void)
+{
+	static const char *const paths[] = {"sg0", "sg1", NULL};
+	setup_two(NULL, NULL);
+	struct rdp_lun_spec spec = {.name = "lun0",
+				    .paths = (char **)paths,
+				    .cmd_timeout_ms = 30000,
+				    .checker_interval_ms = 5000,
+				    .grouping = RDP_GROUP_MULTIBUS,
+				    .target_port = 2,
+				    .target_ports = 2};
+	g_autoptr(GError) err = NULL;
+	struct rdp_lun *lun = rdp_lun_open(&spec, &env, &err);
+	g_assert_no_error(err);
+	g_autoptr(GString) report = g_string_new(NULL);
+
+	/* the same port: nothing to say */
+	g_assert_true(rdp_lun_reconfigure(lun, &spec, report, &err));
+	g_assert_null(strstr(report->str, "target_port"));
+
+	struct rdp_lun_spec next = spec;
+	next.target_port = 1;
+	next.max_retries = 7;
+	g_assert_true(rdp_lun_reconfigure(lun, &next, report, &err));
+	g_assert_no_error(err);
+	g_assert_nonnull(strstr(report->str,
+				"lun lun0: still target_port 2 of 2 (asked: 1 of 2): target_port "
+				"change takes effect when the backstore is re-created"));
+	g_assert_cmpuint(lun->max_retries, ==, 7); /* the rest was applied */
+
+	/* what the initiator sees is still port 2 */
+	struct tcmd t;
+	uint8_t cdb[6] = {0x12, 0x01, 0x83, 0x01, 0x00, 0};
+	tcmd_in(&t, cdb, sizeof(cdb), 256);
+	submit_here(lun, &t);
+	struct rdp_alua_port p;
+	g_assert_cmpint(rdp_alua_port_from_vpd83(t.buf, 256 - t.c.resid, &p), ==, 0);
+	g_assert_cmpuint(p.tpg_id, ==, 2);
+	tcmd_rtpg(&t, false, 512, 512);
+	submit_here(lun, &t);
+	g_assert_cmpuint(rdp_get_be32(t.buf), ==, 2 * 12);
+
+	/* and back to the single port: the same */
+	g_string_truncate(report, 0);
+	next.target_port = 0;
+	next.target_ports = 1;
+	g_assert_true(rdp_lun_reconfigure(lun, &next, report, &err));
+	g_assert_nonnull(strstr(report->str, "still target_port 2 of 2 (asked: 0 of 1)"));
+	fake_lun_close(lun);
+}
+
 /* MODE SENSE's block descriptor on a backstore of half the backing LUN says the backstore's
  * block count, as READ CAPACITY does. */
 static void test_mode_sense_block_count(void)
@@ -1632,6 +1958,8 @@ static void test_spec_new(void)
 	g_assert_cmpuint(spec->cmd_timeout_ms, >, 0);
 	g_assert_cmpuint(spec->checker_interval_ms, >, 0);
 	g_assert_cmpuint(spec->max_checker_interval_ms, >=, spec->checker_interval_ms);
+	g_assert_cmpuint(spec->target_port, ==, 0); /* the only port */
+	g_assert_cmpuint(spec->target_ports, ==, 1);
 	g_autoptr(rdp_lun_spec) none = rdp_lun_spec_new("lun1", NULL);
 	g_assert_nonnull(none->paths);
 	g_assert_null(none->paths[0]);
@@ -1664,6 +1992,12 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/frontend-answers", test_frontend_answers);
 	g_test_add_func("/lun/mode-sense-block-count", test_mode_sense_block_count);
 	g_test_add_func("/lun/rsoc-lists-what-is-served", test_rsoc_lists_what_is_served);
+	g_test_add_func("/lun/target-port/inquiry", test_target_port_inquiry);
+	g_test_add_func("/lun/target-port/vpd83", test_target_port_vpd83);
+	g_test_add_func("/lun/target-port/rtpg", test_target_port_rtpg);
+	g_test_add_func("/lun/target-port/rtpg-single-port", test_target_port_rtpg_single);
+	g_test_add_func("/lun/target-port/bad-spec", test_target_port_bad_spec);
+	g_test_add_func("/lun/target-port/reload-keeps", test_target_port_reload_keeps);
 	g_test_add_func("/lun/xcopy-refused", test_xcopy_refused);
 	g_test_add_func("/lun/lba-status-cut-to-backstore", test_lba_status_cut_to_backstore);
 	g_test_add_func("/lun/unmap-many-descriptors", test_unmap_many_descriptors);

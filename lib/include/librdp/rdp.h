@@ -233,6 +233,12 @@ struct rdp_lun_spec {
 	/* per path, aligned with paths[]; NULL when not configured */
 	unsigned int *priorities; /* grouping=priority: higher is better */
 	unsigned int *weights;	  /* selector=weighted: relative share, >= 1 */
+	/* the gateway's own target port, for two or more gateways in front of one LUN: port
+	 * target_port (1..target_ports) of target_ports, each its own target port group, all
+	 * active/optimized. 0: the gateway is the LUN's only port and claims no ALUA (TPGS 0).
+	 * Read at attach only: a reload does not change what the initiator was told. */
+	unsigned int target_port;
+	unsigned int target_ports;
 };
 
 struct rdp_config; /* a parsed configuration file */
@@ -420,7 +426,8 @@ int rdp_path_relative_port(const struct rdp_path *p);
  * priority/weight (may be NULL). remove_path
  * fails the path at once and frees it when its commands have come back. reconfigure applies a
  * new spec: policies swapped, paths added and removed; a change that cannot be made live (the
- * LUN's identity) is refused whole with the old settings kept. report gets one line per change. */
+ * LUN's identity) is refused whole with the old settings kept; target_port and target_ports keep
+ * their attach-time values, the rest applies. report gets one line per change. */
 int rdp_lun_add_path(struct rdp_lun *lun, const char *dev, const struct rdp_lun_spec *spec,
 		     GError **err);
 int rdp_lun_remove_path(struct rdp_lun *lun, const char *dev, const char *why);
