@@ -6,7 +6,7 @@
 RDPD=${RDPD:-$RDP_SRC/build/handler/tcmu-rdpd} # a test may run another build's
 RDPCTL=$RDP_SRC/build/tools/rdpctl
 RDP_PROBE=$RDP_SRC/build/tools/rdp-probe
-RDP_LOG=${VMOUT:-/tmp}/tcmu-rdpd.log
+RDP_LOG=${RDP_LOG:-${VMOUT:-/tmp}/tcmu-rdpd.log} # cluster guests share VMOUT: each its own
 RDP_LOOP_WWN=naa.5001405000000001
 RDP_PID=
 
