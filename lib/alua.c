@@ -336,12 +336,12 @@ size_t rdp_alua_vpd83_add_port(uint8_t *page, size_t len, size_t size, uint16_t 
 	return end;
 }
 
-size_t rdp_alua_gateway_rtpg(unsigned int ports, bool extended,
-			     uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX])
+size_t rdp_alua_gateway_rtpg(unsigned int ports, unsigned int own, bool own_usable,
+			     bool extended, uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX])
 {
 	size_t off = extended ? RTPG_EXT_HDR : RTPG_HDR;
 
-	if (!ports || ports > RDP_ALUA_GATEWAY_PORTS_MAX)
+	if (!ports || ports > RDP_ALUA_GATEWAY_PORTS_MAX || own > ports)
 		return 0;
 	memset(buf, 0, RDP_ALUA_GATEWAY_RTPG_MAX);
 	if (extended)
@@ -349,8 +349,9 @@ size_t rdp_alua_gateway_rtpg(unsigned int ports, bool extended,
 	for (unsigned int id = 1; id <= ports; id++) {
 		uint8_t *d = buf + off;
 
-		d[0] = RDP_ALUA_AO; /* PREF 0: no gateway is better than another */
-		d[1] = RDP_ALUA_SUP_AO;
+		/* PREF 0: no gateway is better than another */
+		d[0] = id == own && !own_usable ? RDP_ALUA_UNAVAILABLE : RDP_ALUA_AO;
+		d[1] = RDP_ALUA_SUP_AO | RDP_ALUA_SUP_UNAVAILABLE;
 		sg_put_unaligned_be16((uint16_t)id, d + 2);
 		d[7] = 1;
 		sg_put_unaligned_be16((uint16_t)id, d + TPG_DESC_HDR + 2);

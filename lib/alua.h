@@ -129,8 +129,10 @@ enum rdp_alua_state rdp_alua_path_state(const struct rdp_alua_rtpg *rtpg,
 
 /* ---- the gateway's own ports (issue 13: several gateways in front of one LUN) ----
  * Gateway N of M is relative target port N in target port group N; every group is
- * active/optimized, since no gateway caches data, and every gateway describes all M groups
- * alike (an initiator may ask any one of them about the others). */
+ * active/optimized, since no gateway caches data, except a gateway's own group while it has no
+ * usable path to the LUN: that one is unavailable. A gateway knows nothing of the others' paths,
+ * so it describes their groups as active/optimized (an initiator may ask any gateway about all
+ * of them; one that has lost the LUN says so in its own answer and its commands' sense). */
 #define RDP_ALUA_GATEWAY_PORTS_MAX 32
 /* The longest answer rdp_alua_gateway_rtpg() builds: extended header, one group per port, each
  * with its one port. */
@@ -144,13 +146,14 @@ enum rdp_alua_state rdp_alua_path_state(const struct rdp_alua_rtpg *rtpg,
  * 0x83 page, port is 0 or the designators do not fit. */
 size_t rdp_alua_vpd83_add_port(uint8_t *page, size_t len, size_t size, uint16_t port);
 
-/* The REPORT TARGET PORT GROUPS answer of a gateway that is one of ports gateways
- * (1..RDP_ALUA_GATEWAY_PORTS_MAX): groups 1..ports in order, each active/optimized (PREF 0,
- * only AO supported, status 0) with one port, its relative target port id equal to the group
- * id; the extended header (implicit transition time 0) when asked for. Writes the whole answer
- * to buf (RDP_ALUA_GATEWAY_RTPG_MAX bytes) and returns its length; 0 when ports is out of range. */
-size_t rdp_alua_gateway_rtpg(unsigned int ports, bool extended,
-			     uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX]);
+/* The REPORT TARGET PORT GROUPS answer of gateway own (0: none of them) of ports gateways
+ * (1..RDP_ALUA_GATEWAY_PORTS_MAX): groups 1..ports in order, each active/optimized but group own
+ * unavailable when !own_usable (PREF 0, AO and U supported, status 0), each with one port, its
+ * relative target port id equal to the group id; the extended header (implicit transition time
+ * 0) when asked for. Writes the whole answer to buf (RDP_ALUA_GATEWAY_RTPG_MAX bytes) and returns
+ * its length; 0 when ports or own is out of range. */
+size_t rdp_alua_gateway_rtpg(unsigned int ports, unsigned int own, bool own_usable,
+			     bool extended, uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX]);
 
 /* Grouping priority, higher is better: AO 50, ANO 10, LBA-dependent 5, standby 1, all others 0.
  * PREF adds 80 to ANO and LBA-dependent (as multipath-tools does by default, so a preferred

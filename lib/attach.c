@@ -311,10 +311,10 @@ struct rdp_lun *rdp_lun_open(const struct rdp_lun_spec *spec, const struct rdp_e
 		g_free(lun);
 		return NULL;
 	}
-	rdp_lun_set_policies(lun, spec);
 	/* not a policy: what the first path's identity fills in below, kept for the LUN's life */
 	lun->target_port = spec->target_port;
 	lun->target_ports = MAX(spec->target_ports, 1u);
+	rdp_lun_set_policies(lun, spec);
 	lun->paths = g_new0(struct rdp_path *, lun->npaths);
 
 	bool have_identity = false;

@@ -196,6 +196,8 @@ static inline bool rdp_path_usable(const struct rdp_path *p)
 {
 	return p->state == RDP_PATH_ACTIVE && p->bctx;
 }
+/* Whether any path of lun could take a command now (whatever group it is in). */
+bool rdp_lun_any_usable(const struct rdp_lun *lun);
 
 /* luns.c: the number of the character device dev names (through symlinks); 0 when it names
  * none. */

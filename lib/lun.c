@@ -117,9 +117,15 @@ static void req_done(struct rdp_req *req);
 
 static void fail_no_path(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
-	/* NOT READY, LOGICAL UNIT COMMUNICATION FAILURE: documented in docs/commands.md */
 	lun->st.no_path_failed++;
-	rdp_cmd_set_sense(cmd, 0x02, 0x08, 0x00);
+	/* documented in docs/commands.md. The only port: NOT READY, LOGICAL UNIT COMMUNICATION
+	 * FAILURE. One of several gateways: NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT
+	 * IN UNAVAILABLE STATE, as its RTPG says then (frontend.c): the host's multipath takes it
+	 * for this port's failure and re-issues the command through another gateway. */
+	if (lun->target_port)
+		rdp_cmd_set_sense(cmd, 0x02, 0x04, 0x0c);
+	else
+		rdp_cmd_set_sense(cmd, 0x02, 0x08, 0x00);
 	finish(lun, cmd);
 }
 
@@ -584,6 +590,12 @@ void rdp_lun_set_policies(struct rdp_lun *lun, const struct rdp_lun_spec *spec)
 	lun->read_checker = spec->read_checker;
 	lun->max_retries = spec->max_retries;
 	lun->no_path_retry = spec->no_path_retry;
+	if (lun->target_port && lun->no_path_retry != RDP_NO_PATH_FAIL)
+		g_warning("lun %s: gateway %u of %u with no_path_retry other than fail: while it has "
+			  "no usable path, commands wait here (up to the kernel's cmd_time_out) "
+			  "instead of going at once to another gateway; set no_path_retry = fail "
+			  "(docs/ha.md)",
+			  lun->name, lun->target_port, lun->target_ports);
 	lun->no_path_timeout_ms = 20000;
 	if (lun->kernel_timeout_ms) /* a reload keeps the kernel's bound */
 		lun->no_path_timeout_ms = deadline_budget_ms(lun);

@@ -82,10 +82,16 @@ void rdp_path_error(struct rdp_path *p, const char *reason)
 	/* That was the last usable path: commands now wait for one to come back, so every path is
 	 * tested at the next tick instead (two paths that time out together, say, are not both
 	 * held out for a second when one answers again at once). */
+	if (!rdp_lun_any_usable(lun))
+		rdp_checker_check_all_soon(lun);
+}
+
+bool rdp_lun_any_usable(const struct rdp_lun *lun)
+{
 	for (unsigned int i = 0; i < lun->npaths; i++)
 		if (rdp_path_usable(lun->paths[i]))
-			return;
-	rdp_checker_check_all_soon(lun);
+			return true;
+	return false;
 }
 
 int rdp_path_admin_fail(struct rdp_path *p)

@@ -632,17 +632,19 @@ static void test_gateway_vpd83(void)
 	g_assert_cmpuint(rdp_alua_vpd83_add_port(p.b, lu_len, lu_len + 16, 1), ==, lu_len + 16);
 }
 
-/* The gateway's RTPG answer for 1 and 32 ports, both formats, read back by the parser: every
- * group active/optimized with one port of its own id; out of range, nothing. */
+/* The gateway's RTPG answer for 1, 2 and 32 ports, both formats, read back by the parser: every
+ * group active/optimized with one port of its own id, but the gateway's own group unavailable
+ * when it has no usable path; AO and U supported everywhere; out of range, nothing. */
 static void test_gateway_rtpg(void)
 {
 	uint8_t buf[RDP_ALUA_GATEWAY_RTPG_MAX];
 	static const unsigned int counts[] = {1, 2, RDP_ALUA_GATEWAY_PORTS_MAX};
 
 	for (size_t c = 0; c < G_N_ELEMENTS(counts); c++) {
-		for (int extended = 0; extended < 2; extended++) {
-			unsigned int ports = counts[c];
-			size_t n = rdp_alua_gateway_rtpg(ports, extended, buf);
+		for (int variant = 0; variant < 4; variant++) {
+			bool extended = variant & 1, usable = variant & 2;
+			unsigned int ports = counts[c], own = ports > 1 ? 2 : 1;
+			size_t n = rdp_alua_gateway_rtpg(ports, own, usable, extended, buf);
 			g_assert_cmpuint(n, ==, (extended ? 8 : 4) + 12 * ports);
 			g_auto(rdp_alua_rtpg) r = {0};
 			g_assert_cmpint(rdp_alua_parse_rtpg(buf, n, &r, NULL), ==, 0);
@@ -652,9 +654,12 @@ static void test_gateway_rtpg(void)
 			for (unsigned int i = 0; i < ports; i++) {
 				const struct rdp_alua_group *g = &r.groups[i];
 				g_assert_cmpuint(g->tpg_id, ==, i + 1);
-				g_assert_cmpint(g->state, ==, RDP_ALUA_AO);
+				g_assert_cmpint(g->state, ==,
+						i + 1 == own && !usable ? RDP_ALUA_UNAVAILABLE
+									: RDP_ALUA_AO);
 				g_assert_false(g->pref);
-				g_assert_cmpuint(g->supported, ==, RDP_ALUA_SUP_AO);
+				g_assert_cmpuint(g->supported, ==,
+						 RDP_ALUA_SUP_AO | RDP_ALUA_SUP_UNAVAILABLE);
 				g_assert_cmpuint(g->status, ==, 0);
 				g_assert_cmpuint(g->n_ports, ==, 1);
 				g_assert_cmpuint(g->ports[0], ==, i + 1);
@@ -665,8 +670,10 @@ static void test_gateway_rtpg(void)
 			}
 		}
 	}
-	g_assert_cmpuint(rdp_alua_gateway_rtpg(0, false, buf), ==, 0);
-	g_assert_cmpuint(rdp_alua_gateway_rtpg(RDP_ALUA_GATEWAY_PORTS_MAX + 1, true, buf), ==, 0);
+	g_assert_cmpuint(rdp_alua_gateway_rtpg(0, 0, true, false, buf), ==, 0);
+	g_assert_cmpuint(rdp_alua_gateway_rtpg(RDP_ALUA_GATEWAY_PORTS_MAX + 1, 1, true, true, buf),
+			 ==, 0);
+	g_assert_cmpuint(rdp_alua_gateway_rtpg(2, 3, true, false, buf), ==, 0);
 }
 
 int main(int argc, char **argv)

@@ -1218,7 +1218,7 @@ static void test_target_port_rtpg(void)
 		}
 		for (unsigned int g = 0; g < 3; g++) {
 			const uint8_t *d = t.buf + hdr + 12 * g;
-			const uint8_t want[12] = {0x00, 0x01, 0, (uint8_t)(g + 1), 0, 0, 0, 1,
+			const uint8_t want[12] = {0x00, 0x09, 0, (uint8_t)(g + 1), 0, 0, 0, 1,
 						  0,	0,    0, (uint8_t)(g + 1)};
 			g_assert_cmpmem(d, 12, want, 12);
 		}
@@ -1252,7 +1252,7 @@ static void test_target_port_rtpg(void)
 	submit_here(lun, &t);
 	g_assert_cmpint(t.c.resid, ==, 512 - 10);
 	g_assert_cmpuint(t.buf[8], ==, 0x00); /* group 1: AO */
-	g_assert_cmpuint(t.buf[9], ==, 0x01); /* AO_SUP only */
+	g_assert_cmpuint(t.buf[9], ==, 0x09); /* AO_SUP and U_SUP */
 	g_assert_cmpuint(t.buf[10], ==, 0);   /* cut here: not filled */
 	/* allocation length 0: nothing, and no error */
 	tcmd_rtpg(&t, false, 0, 0);
@@ -1305,6 +1305,61 @@ static void test_target_port_rtpg_single(void)
 		g_assert_true(t.done);
 		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
 		g_assert_cmpuint(t.buf[1] & 0x07, ==, port ? 0x03 : 0x01);
+		fake_lun_close(lun);
+	}
+}
+
+/* One of several gateways that has lost every path to the LUN says so, so that the host moves
+ * to another gateway at once rather than after a timeout: its own group is unavailable in RTPG
+ * (the others stay active/optimized; every group lists AO and U as supported), a command fails
+ * with 02/04/0C (target port in unavailable state) rather than 02/08/00, and the group is
+ * active/optimized again once a path is back. As the only port, the sense stays 02/08/00. */
+static void test_target_port_no_path(void)
+{
+	for (unsigned int port = 0; port <= 2; port += 2) {
+		struct fake_dev *a, *b;
+		struct rdp_lun *lun = open_two_port(&a, &b, port, port ? 2 : 1); /* fail */
+		struct tcmd t;
+
+		a->mode = b->mode = FAKE_NO_CONNECT;
+		tcmd_init(&t, 0x2a, 0, 8);
+		rdp_lun_submit(lun, &t.c);
+		while (fake_complete_all())
+			; /* sg0 fails it, then sg1 */
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+		g_assert_cmpuint(t.c.sense[2] & 0x0f, ==, 0x02);
+		g_assert_cmpuint(t.c.sense[12], ==, port ? 0x04 : 0x08);
+		g_assert_cmpuint(t.c.sense[13], ==, port ? 0x0c : 0x00);
+		g_assert_cmpuint(rdp_lun_stats(lun)->no_path_failed, ==, 1);
+		if (!port) {
+			fake_lun_close(lun);
+			continue;
+		}
+		for (int healed = 0; healed < 2; healed++) {
+			tcmd_rtpg(&t, false, 512, 512);
+			submit_here(lun, &t);
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+			g_assert_cmpint(t.c.resid, ==, 512 - (4 + 2 * 12));
+			const uint8_t *g1 = t.buf + 4, *g2 = t.buf + 16;
+			g_assert_cmpuint(g1[0], ==, RDP_ALUA_AO); /* not ours to judge */
+			g_assert_cmpuint(g2[0], ==, healed ? RDP_ALUA_AO : RDP_ALUA_UNAVAILABLE);
+			g_assert_cmpuint(g1[1], ==, RDP_ALUA_SUP_AO | RDP_ALUA_SUP_UNAVAILABLE);
+			g_assert_cmpuint(g2[1], ==, RDP_ALUA_SUP_AO | RDP_ALUA_SUP_UNAVAILABLE);
+			g_assert_cmpuint(rdp_get_be16(g2 + 2), ==, 2);
+			/* the paths heal and the checker finds them */
+			a->mode = b->mode = FAKE_OK;
+			for (int i = 0; i < 3; i++) {
+				fake_now += 6 * SEC;
+				rdp_lun_tick(lun);
+				fake_complete_all();
+			}
+		}
+		tcmd_init(&t, 0x2a, 0, 8);
+		rdp_lun_submit(lun, &t.c);
+		fake_complete_all();
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
 		fake_lun_close(lun);
 	}
 }
@@ -1996,6 +2051,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/target-port/vpd83", test_target_port_vpd83);
 	g_test_add_func("/lun/target-port/rtpg", test_target_port_rtpg);
 	g_test_add_func("/lun/target-port/rtpg-single-port", test_target_port_rtpg_single);
+	g_test_add_func("/lun/target-port/no-path", test_target_port_no_path);
 	g_test_add_func("/lun/target-port/bad-spec", test_target_port_bad_spec);
 	g_test_add_func("/lun/target-port/reload-keeps", test_target_port_reload_keeps);
 	g_test_add_func("/lun/xcopy-refused", test_xcopy_refused);

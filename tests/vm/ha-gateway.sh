@@ -35,8 +35,13 @@ checker_interval = 2
 max_checker_interval = 2
 target_port = $n
 target_ports = 2
+# one of two gateways: without a SAN path, fail at once (02/04/0C) so the host moves to the
+# other, and a first attempt fits twice in the 10 s cmd_time_out below (docs/ha.md)
+no_path_retry = fail
+cmd_timeout = 3
 EOT
-: >"$RDP_LOG"
+# a second boot keeps the first one's log
+[[ ! -s $RDP_LOG ]] || mv -f "$RDP_LOG" "${RDP_LOG%.log}.boot1.log"
 rdp_start --config /tmp/rdp.conf
 target=iqn.2003-01.org.linux-iscsi.rdp-gw$n:lun0
 "$RDP_SRC/examples/iscsi-export" --wwid "$WWN" --name lun0 --size 192M --target "$target" \

@@ -70,26 +70,48 @@ for n in 1 2; do
 	[[ ${lu[n]} != "LU=" ]] || vm_fail "gw$n shows no logical-unit designator: $id"
 	vm_assert_eq "relport=$n tpg=$n" "${id#* }" "relative target port and target port group of gw$n"
 	sg_inq "/dev/${DISK[$n]}" | grep -q "TPGS=1" || vm_fail "gw$n's INQUIRY does not claim implicit ALUA (TPGS=1)"
-	rtpg=$(sg_rtpg --decode "/dev/${DISK[$n]}") || vm_fail "REPORT TARGET PORT GROUPS through gw$n: $rtpg"
-	vm_assert_eq 2 "$(grep -ci "active/optimized" <<<"$rtpg" || true)" \
-		"active/optimized groups reported by gw$n ($rtpg)"
+	# RTPG, raw: "group:state:supported:ports" per group, e.g. 1:0:09:1 (AO, AO and U supported)
+	rtpg=$(sg_rtpg --raw "/dev/${DISK[$n]}" | python3 -c '
+import sys
+p = sys.stdin.buffer.read()
+end, off, out = 4 + int.from_bytes(p[0:4], "big"), 4, []
+while off + 8 <= min(end, len(p)):
+    cnt = p[off + 7]
+    ports = [int.from_bytes(p[off + 8 + 4 * i + 2:off + 8 + 4 * i + 4], "big") for i in range(cnt)]
+    out.append(f"{int.from_bytes(p[off + 2:off + 4], \"big\")}:{p[off] & 15}:{p[off + 1]:02x}:" +
+               ",".join(map(str, ports)))
+    off += 8 + 4 * cnt
+print(" ".join(out))') || vm_fail "REPORT TARGET PORT GROUPS through gw$n: $rtpg"
+	vm_assert_eq "1:0:09:1 2:0:09:2" "$rtpg" \
+		"RTPG through gw$n (group:state:supported:ports; both active/optimized, one port each)"
 done
 vm_assert_eq "${lu[1]}" "${lu[2]}" "the LU designators of the two gateways"
 vm_log "one LUN over two ports: LU ${lu[1]}, relative ports/groups 1 and 2, both active/optimized"
 
 # --- reservations: refused by both gateways, never kept by one ---------------------------------
+# refused NAME CDB... [-- SG_RAW_OPTS]: the command must end in CHECK CONDITION with ILLEGAL
+# REQUEST, INVALID COMMAND OPERATION CODE (05/20/00), the answer of a LUN that has no reservations
+refused() {
+	local what=$1 dev=$2 out
+	shift 2
+	if out=$(sg_raw -v "$@" "$dev" 2>&1); then
+		vm_fail "$what through $dev was accepted: $out"
+	fi
+	grep -qi "Sense key: Illegal Request" <<<"$out" && grep -qi "Invalid command operation code" <<<"$out" ||
+		vm_fail "$what through $dev was not refused with 05/20/00: $out"
+}
+# PR OUT REGISTER of key 0x1234: its 24-byte parameter list
+printf '\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x12\x34\0\0\0\0\0\0\0\0' >/tmp/pr-register.bin
 for n in 1 2; do
 	if out=$(sg_persist --out --register --param-sark=0x1234 "/dev/${DISK[$n]}" 2>&1); then
 		vm_fail "gw$n accepted PERSISTENT RESERVE OUT (REGISTER): $out"
 	fi
-	grep -qi "illegal request\|not supported\|invalid" <<<"$out" ||
-		vm_fail "gw$n refused PR OUT without ILLEGAL REQUEST: $out"
-	if out=$(sg_raw -r 0 "/dev/${DISK[$n]}" 16 00 00 00 00 00 2>&1); then
-		vm_fail "gw$n accepted RESERVE(6): $out"
-	fi
-	grep -qi "illegal request" <<<"$out" || vm_fail "gw$n refused RESERVE(6) without ILLEGAL REQUEST: $out"
+	refused "PR OUT REGISTER" "/dev/${DISK[$n]}" -s 24 -i /tmp/pr-register.bin 5f 00 00 00 00 00 00 00 18 00
+	refused "PR IN READ KEYS" "/dev/${DISK[$n]}" -r 256 5e 00 00 00 00 00 00 01 00 00
+	refused "RESERVE(6)" "/dev/${DISK[$n]}" 16 00 00 00 00 00
+	refused "RELEASE(6)" "/dev/${DISK[$n]}" 17 00 00 00 00 00
 done
-vm_log "reservations: PR OUT REGISTER and RESERVE(6) refused with ILLEGAL REQUEST by both gateways"
+vm_log "reservations: PR OUT REGISTER, PR IN, RESERVE(6) and RELEASE(6) refused with 05/20/00 by both gateways"
 
 # --- dm-multipath over both gateways -------------------------------------------------------------
 mkdir -p /run/udev
@@ -128,15 +150,23 @@ dm=$(basename "$(realpath "/dev/mapper/$(dmsetup ls --target multipath | cut -f1
 vm_log "multipath map /dev/$dm over /dev/${DISK[1]} (gw1) and /dev/${DISK[2]} (gw2)"
 
 # --- the load and the failures --------------------------------------------------------------------
-ios_of() { awk '{ print $1 + $5 }' "/sys/block/$1/stat"; }
-# carries N SECS: wait until gateway N's disk completes 20 more commands (the map uses it again)
+# good_ios_of DISK: the reads and writes the disk completed, less those that ended in error (the
+# block layer counts both; the SCSI midlayer counts the failed ones in ioerr_cnt)
+good_ios_of() {
+	local ios err
+	ios=$(awk '{ print $1 + $5 }' "/sys/block/$1/stat")
+	err=$(<"/sys/block/$1/device/ioerr_cnt")
+	echo $((ios - err))
+}
+# carries N SECS: wait until gateway N's disk completes 20 more commands without error (the map
+# uses it again, and it works)
 carries() {
 	local n=$1 before
-	before=$(ios_of "${DISK[$n]}")
+	before=$(good_ios_of "${DISK[$n]}")
 	vm_wait "$2" _more_ios "${DISK[$n]}" "$((before + 20))" ||
 		vm_fail "gw$n carries no I/O after $2 s: $(multipath -ll 2>&1)"
 }
-_more_ios() { (($(ios_of "$1") >= $2)); }
+_more_ios() { (($(good_ios_of "$1") >= $2)); }
 ask() { ha_say "$1"; ha_wait_for "$1.done" "$2"; rm -f "$VMOUT/$1.done"; }
 phase_begin() { PHASE=$1; PHASE_T0=$EPOCHREALTIME; vm_log "--- $1: gw1 fails"; }
 phase_end() {
