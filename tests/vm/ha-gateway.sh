@@ -52,6 +52,13 @@ vm_assert_eq 10 "$(<"$so/attrib/cmd_time_out")" "$me: cmd_time_out of the backst
 ha_say "$me.ready" "$target"
 vm_log "$me ready: $target on $(ha_gateway_ip "$n"):3260"
 
+# san_state offline|running: both paths to the shared LUN fail at once, or work again
+san_state() {
+	local w
+	for w in $(grep -lx "$WWN" /sys/class/scsi_generic/sg*/device/wwid); do
+		echo "$1" >"${w%/wwid}/state" || vm_fail "$me: cannot set ${w%/wwid} $1"
+	done
+}
 answer() { ha_say "$me.$1.done" "${2-}"; vm_log "$me: $1 done ${2-}"; }
 until ha_take "$me.stop"; do
 	if ha_take "$me.kill-daemon"; then
@@ -68,6 +75,12 @@ until ha_take "$me.stop"; do
 	elif ha_take "$me.net-up"; then
 		ip link set eth0 up
 		answer net-up
+	elif ha_take "$me.san-down"; then
+		san_state offline
+		answer san-down
+	elif ha_take "$me.san-up"; then
+		san_state running
+		answer san-up
 	fi
 	sleep 0.2
 done

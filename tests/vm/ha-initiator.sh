@@ -9,6 +9,8 @@
 #   daemon   tcmu-rdpd killed (SIGKILL), left dead 25 s (longer than cmd_time_out), started again
 #   power    the gateway's VM powered off (qemu killed by the host), 20 s, booted again
 #   network  the gateway's eth0 down for 20 s
+#   san      both of the gateway's paths to the LUN offline for 20 s: the gateway itself and its
+#            network up; it must report its target port group unavailable meanwhile
 # fio must end with no error and no verify mismatch. Prints the stall of each failure: the
 # longest time in which no I/O completed, from fio's per-I/O completion log.
 set -euo pipefail
@@ -64,24 +66,27 @@ while off + 4 <= min(end, len(p)):
     off += 4 + n
 print(f"LU={lu.hex()} relport={rel} tpg={tpg}")'
 }
+# rtpg_of N: gateway N's REPORT TARGET PORT GROUPS answer, raw, as "group:state:supported:ports"
+# per group, e.g. 1:0:09:1 (group 1 active/optimized, AO and U supported, relative port 1)
+rtpg_of() {
+	sg_rtpg --raw "/dev/${DISK[$1]}" | python3 -c '
+import sys
+p = sys.stdin.buffer.read()
+end, off, out = 4 + int.from_bytes(p[0:4], "big"), 4, []
+while off + 8 <= min(end, len(p)):
+    cnt, gid = p[off + 7], int.from_bytes(p[off + 2:off + 4], "big")
+    ports = [int.from_bytes(p[off + 10 + 4 * i:off + 12 + 4 * i], "big") for i in range(cnt)]
+    out.append(f"{gid}:{p[off] & 15}:{p[off + 1]:02x}:" + ",".join(map(str, ports)))
+    off += 8 + 4 * cnt
+print(" ".join(out))'
+}
 for n in 1 2; do
 	id=$(ports "$n")
 	lu[n]=${id%% *}
 	[[ ${lu[n]} != "LU=" ]] || vm_fail "gw$n shows no logical-unit designator: $id"
 	vm_assert_eq "relport=$n tpg=$n" "${id#* }" "relative target port and target port group of gw$n"
 	sg_inq "/dev/${DISK[$n]}" | grep -q "TPGS=1" || vm_fail "gw$n's INQUIRY does not claim implicit ALUA (TPGS=1)"
-	# RTPG, raw: "group:state:supported:ports" per group, e.g. 1:0:09:1 (AO, AO and U supported)
-	rtpg=$(sg_rtpg --raw "/dev/${DISK[$n]}" | python3 -c '
-import sys
-p = sys.stdin.buffer.read()
-end, off, out = 4 + int.from_bytes(p[0:4], "big"), 4, []
-while off + 8 <= min(end, len(p)):
-    cnt = p[off + 7]
-    ports = [int.from_bytes(p[off + 8 + 4 * i + 2:off + 8 + 4 * i + 4], "big") for i in range(cnt)]
-    out.append(f"{int.from_bytes(p[off + 2:off + 4], \"big\")}:{p[off] & 15}:{p[off + 1]:02x}:" +
-               ",".join(map(str, ports)))
-    off += 8 + 4 * cnt
-print(" ".join(out))') || vm_fail "REPORT TARGET PORT GROUPS through gw$n: $rtpg"
+	rtpg=$(rtpg_of "$n") || vm_fail "REPORT TARGET PORT GROUPS through gw$n: $rtpg"
 	vm_assert_eq "1:0:09:1 2:0:09:2" "$rtpg" \
 		"RTPG through gw$n (group:state:supported:ports; both active/optimized, one port each)"
 done
@@ -89,7 +94,7 @@ vm_assert_eq "${lu[1]}" "${lu[2]}" "the LU designators of the two gateways"
 vm_log "one LUN over two ports: LU ${lu[1]}, relative ports/groups 1 and 2, both active/optimized"
 
 # --- reservations: refused by both gateways, never kept by one ---------------------------------
-# refused NAME CDB... [-- SG_RAW_OPTS]: the command must end in CHECK CONDITION with ILLEGAL
+# refused WHAT DEV SG_RAW_ARGS...: the command must end in CHECK CONDITION with ILLEGAL
 # REQUEST, INVALID COMMAND OPERATION CODE (05/20/00), the answer of a LUN that has no reservations
 refused() {
 	local what=$1 dev=$2 out
@@ -204,6 +209,18 @@ ask gw1.net-down 30
 sleep 20
 ask gw1.net-up 30
 carries 1 120
+phase_end
+
+phase_begin san
+ask gw1.san-down 30
+sleep 8
+rtpg=$(rtpg_of 1) || vm_fail "RTPG through gw1 without its SAN paths: $rtpg"
+vm_assert_eq "1:3:09:1 2:0:09:2" "$rtpg" "RTPG through gw1 without its SAN paths (its group unavailable)"
+sleep 12
+ask gw1.san-up 30
+carries 1 120
+rtpg=$(rtpg_of 1) || vm_fail "RTPG through gw1 with its SAN paths back: $rtpg"
+vm_assert_eq "1:0:09:1 2:0:09:2" "$rtpg" "RTPG through gw1 with its SAN paths back"
 phase_end
 
 sleep 5
