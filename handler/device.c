@@ -376,13 +376,92 @@ static bool write_action(struct rdp_dev *dev, const char *action, const char *va
  * unit), is read once and removed, and a kill or crash leaves none: the ring is reset then. */
 #define RESUME_GROUP "resume"
 
-static char *resume_path(const struct rdp_dev *dev)
+/* The runtime directory's file for device uio<minor>, of this kind ("resume", "served") */
+static char *runtime_path(uint32_t minor, const char *kind)
 {
 	const char *dir = g_getenv("RUNTIME_DIRECTORY");
-	g_autofree char *file = g_strdup_printf("uio%u.resume", dev->minor);
+	g_autofree char *file = g_strdup_printf("uio%u.%s", minor, kind);
 	/* systemd may list several directories, colon-separated: the first is ours */
 	g_auto(GStrv) dirs = g_strsplit(dir && *dir ? dir : RDP_RUN_DIR, ":", 2);
 	return g_build_filename(dirs[0], file, NULL);
+}
+
+static char *resume_path(const struct rdp_dev *dev)
+{
+	return runtime_path(dev->minor, RESUME_GROUP);
+}
+
+static bool save_keyfile(GKeyFile *kf, const char *path, GError **err)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	if (g_mkdir_with_parents(dir, 0700) < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", dir,
+			    g_strerror(errno));
+		return false;
+	}
+	return g_key_file_save_to_file(kf, path, err);
+}
+
+/* ---- what the initiator was told, across daemon restarts ----
+ * The target port a device is served as (TPGS, VPD 0x83, RTPG) is what its initiators logged in
+ * to: like a reload (librdp's rdp_lun_reconfigure), a restart must not move a live device to
+ * another port. The first daemon to serve a device records its port in the runtime directory;
+ * a later daemon adopting the same device keeps that port, whatever its configuration says,
+ * until the kernel removes the device. */
+#define SERVED_GROUP "served"
+
+/* Keep the port recorded for uio_name on minor, if there is one, in spec. */
+static void served_keep_port(uint32_t minor, const char *uio_name, struct rdp_lun_spec *spec)
+{
+	g_autofree char *path = runtime_path(minor, SERVED_GROUP);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) err = NULL;
+
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err))
+		return; /* never served by a daemon since boot (or since its removal) */
+	g_autofree char *name = g_key_file_get_string(kf, SERVED_GROUP, "uio_name", NULL);
+	guint64 port = g_key_file_get_uint64(kf, SERVED_GROUP, "target_port", &err);
+	guint64 ports = err ? 0 : g_key_file_get_uint64(kf, SERVED_GROUP, "target_ports", &err);
+	if (!name || strcmp(name, uio_name) != 0)
+		return; /* another device that had this minor: overwritten at attach */
+	if (err || port > G_MAXUINT || ports > G_MAXUINT ||
+	    rdp_target_port_problem((unsigned int)port, (unsigned int)ports)) {
+		g_warning("%s: ignoring %s: unreadable; serving it as configured", uio_name, path);
+		return;
+	}
+	unsigned int want_ports = MAX(spec->target_ports, 1u);
+	if (port == spec->target_port && ports == want_ports)
+		return;
+	g_warning("lun %s: still target_port %u of %u, as served before this daemon started "
+		  "(configured: %u of %u): target_port change takes effect when the backstore is "
+		  "re-created",
+		  spec->name, (unsigned int)port, (unsigned int)ports, spec->target_port,
+		  want_ports);
+	spec->target_port = (unsigned int)port;
+	spec->target_ports = (unsigned int)ports;
+}
+
+/* Record the port a device is now served as. */
+static void served_record(const struct rdp_dev *dev, const struct rdp_lun_spec *spec)
+{
+	g_autofree char *path = runtime_path(dev->minor, SERVED_GROUP);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) err = NULL;
+
+	g_key_file_set_string(kf, SERVED_GROUP, "uio_name", dev->uio_name);
+	g_key_file_set_uint64(kf, SERVED_GROUP, "target_port", spec->target_port);
+	g_key_file_set_uint64(kf, SERVED_GROUP, "target_ports", MAX(spec->target_ports, 1u));
+	if (!save_keyfile(kf, path, &err))
+		g_warning("%s: cannot record its target port in %s (%s): a restarted daemon serves "
+			  "it as then configured",
+			  dev->name, path, err->message);
+}
+
+static void served_forget(const struct rdp_dev *dev)
+{
+	g_autofree char *path = runtime_path(dev->minor, SERVED_GROUP);
+	if (unlink(path) < 0 && errno != ENOENT)
+		g_warning("%s: cannot remove %s: %s", dev->name, path, g_strerror(errno));
 }
 
 /* The marker for this device, removed as it is read. false when there is none that fits. */
@@ -437,7 +516,6 @@ bool rdp_dev_save_resume(struct rdp_dev *dev)
 	if (!kicked || !dev->stopping || dev->inflight || !dev->empty_seen_ns)
 		return false;
 	g_autofree char *path = resume_path(dev);
-	g_autofree char *dir = g_path_get_dirname(path);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) err = NULL;
 	g_key_file_set_string(kf, RESUME_GROUP, "uio_name", dev->uio_name);
@@ -445,10 +523,10 @@ bool rdp_dev_save_resume(struct rdp_dev *dev)
 	/* not the time of the stop: a command may have waited unread in the ring since the last
 	 * walk that found it empty (a loop busy elsewhere), and its cmd_time_out runs from then */
 	g_key_file_set_uint64(kf, RESUME_GROUP, "stopped_ns", dev->empty_seen_ns);
-	if (g_mkdir_with_parents(dir, 0700) < 0 || !g_key_file_save_to_file(kf, path, &err)) {
+	if (!save_keyfile(kf, path, &err)) {
 		g_warning("%s: cannot leave the clean-stop marker %s (%s): the next start resets "
 			  "the ring",
-			  dev->name, path, err ? err->message : g_strerror(errno));
+			  dev->name, path, err->message);
 		return false;
 	}
 	return true;
@@ -579,6 +657,7 @@ static bool attach_finish(struct rdp_dev_attach *a, GError **err)
 			 "lun %s: serving /dev/uio%u, %" PRIu64 " bytes, WWID %s, %u paths",
 			 dev->name, dev->minor, a->dev_size, rdp_lun_wwid(dev->lun),
 			 rdp_lun_path_count(dev->lun));
+	served_record(dev, a->spec);
 	dev->uio_source = rdp_loop_fd_add(dev->fd, dev_uio_readable, dev);
 	dev->tick_source = rdp_loop_tick_add(DEV_TICK_MS, dev_tick, dev);
 	/* commands may have arrived before we mapped the ring */
@@ -631,6 +710,7 @@ struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
 	}
 	g_free(spec->name);
 	spec->name = g_strdup(nm.dev_name);
+	served_keep_port(minor, uio_name, spec);
 
 	struct rdp_dev *dev = g_new0(struct rdp_dev, 1);
 	dev->fd = -1;
@@ -698,6 +778,7 @@ void rdp_dev_remove(struct rdp_dev *dev)
 {
 	rdp_dev_log_summary(dev);
 	dev->removed = true;
+	served_forget(dev); /* a device re-created with this name is served as then configured */
 	if (dev->uio_source) {
 		g_source_remove(dev->uio_source);
 		dev->uio_source = 0;

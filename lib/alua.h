@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <glib.h>
 
+#include <librdp/rdp.h>
+
 /* Asymmetric access states. The values are SPC's codes (RTPG descriptor byte 0 bits 3:0), so a
  * known code is its own state; the codes SPC reserves (5h-Dh) and "not asked yet" are
  * RDP_ALUA_UNKNOWN, which no code can produce. */
@@ -133,7 +135,7 @@ enum rdp_alua_state rdp_alua_path_state(const struct rdp_alua_rtpg *rtpg,
  * usable path to the LUN: that one is unavailable. A gateway knows nothing of the others' paths,
  * so it describes their groups as active/optimized (an initiator may ask any gateway about all
  * of them; one that has lost the LUN says so in its own answer and its commands' sense). */
-#define RDP_ALUA_GATEWAY_PORTS_MAX 32
+#define RDP_ALUA_GATEWAY_PORTS_MAX RDP_TARGET_PORTS_MAX
 /* The longest answer rdp_alua_gateway_rtpg() builds: extended header, one group per port, each
  * with its one port. */
 #define RDP_ALUA_GATEWAY_RTPG_MAX (8 + RDP_ALUA_GATEWAY_PORTS_MAX * 12)

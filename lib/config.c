@@ -66,7 +66,7 @@ G_STATIC_ASSERT(MAX_CHECKER_INTERVAL_MAX == MAX_CHECKER_FACTOR * CHECKER_INTERVA
 #define TARGET_PORTS_DEFAULT 1
 #define TARGET_PORTS_MIN 1
 #define TARGET_PORTS_MAX 32 /* a literal, for G_STRINGIFY in the key table */
-G_STATIC_ASSERT(TARGET_PORTS_MAX == RDP_ALUA_GATEWAY_PORTS_MAX);
+G_STATIC_ASSERT(TARGET_PORTS_MAX == RDP_TARGET_PORTS_MAX);
 
 enum key_id {
 	KEY_PATHS,
@@ -1045,10 +1045,10 @@ static bool check_target_ports(const struct loader *ld, const struct scan_group 
 			       const struct settings *set, unsigned int tp_line,
 			       unsigned int tps_line, GError **err)
 {
-	bool beyond = set->target_port > set->target_ports;
-
-	if (!beyond && (set->target_port || set->target_ports == 1))
+	if (!rdp_target_port_problem(set->target_port, set->target_ports))
 		return true;
+	/* the key's range keeps target_ports in 1..RDP_TARGET_PORTS_MAX: one of two rules left */
+	bool beyond = set->target_port > set->target_ports;
 	/* a conflict of two inherited values was reported at [defaults] already */
 	g_assert(tp_line || tps_line);
 	struct where w = {ld->file, tp_line ? tp_line : tps_line, g->name,

@@ -1385,8 +1385,20 @@ static void test_target_port_bad_spec(void)
 		    g_strdup_printf("LUN lun0: target_port %u of target_ports %u: ", bad[i].port,
 				    bad[i].ports);
 		g_assert_true(g_str_has_prefix(err->message, what));
+		g_assert_true(g_str_has_suffix(err->message, "for a single gateway"));
+		g_assert_nonnull(strstr(err->message,
+					rdp_target_port_problem(bad[i].port, bad[i].ports)));
 	}
 	g_assert_cmpuint(fake_open_count(), ==, 0);
+	/* the rule alone, as a program checks its own spec with it */
+	static const unsigned int good[][2] = {{0, 0}, {0, 1}, {1, 1}, {1, 2}, {2, 2}, {32, 32}};
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
+		g_assert_null(rdp_target_port_problem(good[i][0], good[i][1]));
+	g_assert_cmpstr(rdp_target_port_problem(1, 0), ==,
+			"target_port is not one of the target_ports");
+	g_assert_cmpstr(rdp_target_port_problem(0, 2), ==,
+			"target_ports > 1 needs this gateway's target_port");
+	g_assert_cmpstr(rdp_target_port_problem(1, 33), ==, "more target ports than 32");
 }
 
 /* A reload never moves a served LUN to another port: the rest applies, the port stays, and the

@@ -94,12 +94,13 @@ vm_assert_eq "${lu[1]}" "${lu[2]}" "the LU designators of the two gateways"
 vm_log "one LUN over two ports: LU ${lu[1]}, relative ports/groups 1 and 2, both active/optimized"
 
 # --- reservations: refused by both gateways, never kept by one ---------------------------------
-# refused WHAT DEV SG_RAW_ARGS...: the command must end in CHECK CONDITION with ILLEGAL
+# refused WHAT "SG_RAW_OPTIONS" DEV CDB...: the command must end in CHECK CONDITION with ILLEGAL
 # REQUEST, INVALID COMMAND OPERATION CODE (05/20/00), the answer of a LUN that has no reservations
 refused() {
-	local what=$1 dev=$2 out
-	shift 2
-	if out=$(sg_raw -v "$@" "$dev" 2>&1); then
+	local what=$1 opts=$2 dev=$3 out
+	shift 3
+	# shellcheck disable=SC2086 # the options are words
+	if out=$(sg_raw -v $opts "$dev" "$@" 2>&1); then
 		vm_fail "$what through $dev was accepted: $out"
 	fi
 	grep -qi "Sense key: Illegal Request" <<<"$out" && grep -qi "Invalid command operation code" <<<"$out" ||
@@ -111,10 +112,10 @@ for n in 1 2; do
 	if out=$(sg_persist --out --register --param-sark=0x1234 "/dev/${DISK[$n]}" 2>&1); then
 		vm_fail "gw$n accepted PERSISTENT RESERVE OUT (REGISTER): $out"
 	fi
-	refused "PR OUT REGISTER" "/dev/${DISK[$n]}" -s 24 -i /tmp/pr-register.bin 5f 00 00 00 00 00 00 00 18 00
-	refused "PR IN READ KEYS" "/dev/${DISK[$n]}" -r 256 5e 00 00 00 00 00 00 01 00 00
-	refused "RESERVE(6)" "/dev/${DISK[$n]}" 16 00 00 00 00 00
-	refused "RELEASE(6)" "/dev/${DISK[$n]}" 17 00 00 00 00 00
+	refused "PR OUT REGISTER" "-s 24 -i /tmp/pr-register.bin" "/dev/${DISK[$n]}" 5f 00 00 00 00 00 00 00 18 00
+	refused "PR IN READ KEYS" "-r 256" "/dev/${DISK[$n]}" 5e 00 00 00 00 00 00 01 00 00
+	refused "RESERVE(6)" "" "/dev/${DISK[$n]}" 16 00 00 00 00 00
+	refused "RELEASE(6)" "" "/dev/${DISK[$n]}" 17 00 00 00 00 00
 done
 vm_log "reservations: PR OUT REGISTER, PR IN, RESERVE(6) and RELEASE(6) refused with 05/20/00 by both gateways"
 

@@ -236,10 +236,20 @@ struct rdp_lun_spec {
 	/* the gateway's own target port, for two or more gateways in front of one LUN: port
 	 * target_port (1..target_ports) of target_ports, each its own target port group, all
 	 * active/optimized. 0: the gateway is the LUN's only port and claims no ALUA (TPGS 0).
-	 * Read at attach only: a reload does not change what the initiator was told. */
+	 * Read at attach only: a reload does not change what the initiator was told.
+	 * Since librdp 0.1 (LIBRDP_0.1): check them with rdp_target_port_problem(), which also
+	 * keeps the program from loading with an older librdp.so.0, whose specs end before them. */
 	unsigned int target_port;
 	unsigned int target_ports;
 };
+
+/* The most gateways (target ports) in front of one LUN. */
+#define RDP_TARGET_PORTS_MAX 32
+/* Whether target_port port of target_ports ports names a gateway: ports at most
+ * RDP_TARGET_PORTS_MAX, and port 1..ports, or 0 (the LUN's only port) with ports 0 or 1. NULL
+ * when it does, else the rule it breaks, in words (a static string). rdp_lun_open() and the
+ * configuration apply the same rule. Since LIBRDP_0.1. */
+const char *rdp_target_port_problem(unsigned int port, unsigned int ports);
 
 struct rdp_config; /* a parsed configuration file */
 
