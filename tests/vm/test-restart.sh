@@ -8,6 +8,9 @@
 #   ring as it is, serving what the kernel queued meanwhile: no ring reset, no BUSY.
 # Nothing acknowledged is lost (fio's verify passes) and the initiator sees no error. Prints
 # the initiator-visible errors, the worst stall, and the ring resets.
+# Then: a restart with a configuration that gives the gateway a target port (issue 13) keeps the
+# live device as it was served (the only port: no TPGS, no port designators), as a reload
+# would, and says so; the device re-created gets the configured port.
 set -euo pipefail
 source "$RDP_SRC/tests/vm/guest-lib.sh"
 source "$RDP_SRC/tests/vm/rdp-lib.sh"
@@ -47,5 +50,33 @@ resumed=$(grep -c "the previous daemon stopped cleanly" "$RDP_LOG" || true)
 # the kills reset the ring when it held commands (it may not have, at the moment of the kill)
 ((resets <= 2)) || vm_fail "$resets ring resets: a clean stop was followed by a reset"
 grep "waiting up to\|previous daemon stopped cleanly" "$RDP_LOG" | sed 's/^/  /'
+
+# ---- the port a live device was served as survives a restart ----
+# tpgs: the TPGS field of the standard INQUIRY through the tcm_loop disk
+tpgs() { sg_inq "/dev/$(rdp_loop_disk)" | sed -n 's/.*TPGS=\([0-3]\).*/\1/p'; }
+vm_assert_eq 0 "$(tpgs)" "TPGS of lun0, served as the only port"
+cat >/tmp/ports.conf <<'EOT'
+[defaults]
+target_port = 2
+target_ports = 2
+EOT
+pid=$(pgrep -x tcmu-rdpd)
+kill -TERM "$pid"
+while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+served=$(grep -c "serving /dev/uio" "$RDP_LOG" || true)
+"$RDPD" --log-level debug --config /tmp/ports.conf >>"$RDP_LOG" 2>&1 &
+_served_again() { (($(grep -c "serving /dev/uio" "$RDP_LOG" || true) > served)); }
+vm_wait 60 _served_again || vm_fail "the daemon started with target_port 2 of 2 did not adopt lun0"
+vm_assert_eq 0 "$(tpgs)" "TPGS of lun0 after a restart whose configuration gives it port 2 of 2"
+grep -q "lun lun0: still target_port 0 of 1, as served before this daemon started (configured: 2 of 2)" "$RDP_LOG" ||
+	vm_fail "the restart did not say that lun0 keeps its port"
+vm_targetcli >/dev/null <<EOT
+/loopback/$RDP_LOOP_WWN/luns delete lun0
+/backstores/user:rdp delete lun0
+/backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
+/loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
+EOT
+vm_wait 60 test "$(tpgs)" = 1 || vm_fail "lun0 re-created is not served as port 2 of 2 (TPGS $(tpgs))"
+vm_log "a restart kept lun0 as the only port; re-created, it is port 2 of 2"
 RDP_PID=$(pgrep -x tcmu-rdpd)
 echo "RESULT restart: 2 kill -9 + 2 SIGTERM, each restarted; $figures; ring resets $resets (after kill -9), clean resumes $resumed"
