@@ -375,15 +375,15 @@ static void emulate_read_capacity16(struct rdp_lun *lun, struct rdp_cmd *cmd)
 }
 
 /* REPORT TARGET PORT GROUPS of a gateway that is one of several ports (alua.h): its own group
- * unavailable while no path to the LUN is usable, as the sense of the commands it fails then
- * (lun.c, fail_no_path); never sent to a path, whose ports are not the initiator's. The
+ * unavailable while no path to the LUN is usable or the LUN refuses it (fenced), as the sense
+ * of the commands it fails then (lun.c, fail_no_path and fenced); never sent to a path, whose ports are not the initiator's. The
  * allocation length cuts the data, not its RETURN DATA LENGTH. */
 static void emulate_rtpg(const struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	uint8_t d[RDP_ALUA_GATEWAY_RTPG_MAX];
 	bool extended = cmd->cdb[1] & 0x20; /* PARAMETER DATA FORMAT 001b */
 	size_t len = rdp_alua_gateway_rtpg(lun->target_ports, lun->target_port,
-					   rdp_lun_any_usable(lun), extended, d);
+					   rdp_lun_port_available(lun), extended, d);
 
 	reply_data(cmd, d, len, rdp_get_be32(cmd->cdb + 6));
 }

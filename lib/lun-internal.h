@@ -114,6 +114,9 @@ struct rdp_lun {
 	uint64_t expired_unlogged;	 /* expiries since that message */
 	uint64_t uncarriable;		 /* commands no path's queue could take (logged 1, 2, 4…) */
 	uint64_t nomem_busy;		 /* answered BUSY: no memory on any path (logged 1, 2, 4…) */
+	/* one of several gateways refused by the backing LUN (RESERVATION CONFLICT: fenced) */
+	uint64_t fenced_ns;   /* the last conflict; 0: none */
+	uint64_t conflicts;   /* logged 1, 2, 4… */
 	unsigned int marginal_err_count;
 	unsigned int marginal_window_ms;
 	unsigned int marginal_recovery_ms;
@@ -198,6 +201,12 @@ static inline bool rdp_path_usable(const struct rdp_path *p)
 }
 /* Whether any path of lun could take a command now (whatever group it is in). */
 bool rdp_lun_any_usable(const struct rdp_lun *lun);
+/* How long after the last RESERVATION CONFLICT one of several gateways calls its port
+ * unavailable: the host's multipath stops choosing it meanwhile, then tries it again. */
+#define RDP_FENCED_HOLD_MS 10000
+/* Whether one of several gateways can serve the LUN: a usable path, and no RESERVATION
+ * CONFLICT in the last RDP_FENCED_HOLD_MS (lun.c). Its RTPG says so (frontend.c). */
+bool rdp_lun_port_available(const struct rdp_lun *lun);
 
 /* luns.c: the number of the character device dev names (through symlinks); 0 when it names
  * none. */

@@ -280,6 +280,32 @@ static bool count_sparsely(uint64_t *count)
 	return !(*count & (*count - 1));
 }
 
+/* The backing LUN refused cmd with RESERVATION CONFLICT. The gateway takes no reservation of
+ * its own for the initiator (LIO emulates or refuses those before they reach the daemon), so
+ * the reservation is someone else's, on the backing LUN: on a gateway that is one of several
+ * ports, the cluster's fencing (fence_scsi removed this gateway's key). The command did not
+ * run, and this gateway's other paths share the key, so nothing is re-sent here; the host is
+ * told this port is unavailable (02/04/0C, as RTPG says for RDP_FENCED_HOLD_MS) and re-issues
+ * it through another gateway. A Linux host would take RESERVATION CONFLICT itself for the I/O's
+ * own error and fail it. The only port passes the conflict on: it is the LUN's answer. */
+static void fenced(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
+{
+	lun->fenced_ns = now;
+	if (count_sparsely(&lun->conflicts))
+		g_warning("lun %s: the backing LUN refuses this gateway (RESERVATION CONFLICT to "
+			  "opcode 0x%02x): fenced? answering 02/04/0C, target port %u unavailable "
+			  "for %u s after each; %" G_GUINT64_FORMAT " so far",
+			  lun->name, cmd->cdb[0], lun->target_port, RDP_FENCED_HOLD_MS / 1000,
+			  lun->conflicts);
+	rdp_cmd_set_sense(cmd, 0x02, 0x04, 0x0c);
+}
+
+bool rdp_lun_port_available(const struct rdp_lun *lun)
+{
+	return rdp_lun_any_usable(lun) &&
+	       (!lun->fenced_ns || rdp_now(lun) - lun->fenced_ns >= rdp_ms_ns(RDP_FENCED_HOLD_MS));
+}
+
 /* No path of the group can take cmd now or ever: ILLEGAL REQUEST, INVALID FIELD IN CDB, what
  * SBC answers for a transfer length over the LUN's maximum (docs/commands.md). */
 static void refuse_uncarriable(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
@@ -445,6 +471,8 @@ static void req_done(struct rdp_req *req)
 		take_result(cmd, req);
 		if (cmd->status == RDP_SAM_GOOD)
 			rdp_frontend_answer(lun, cmd);
+		else if (cmd->status == RDP_SAM_RESERVATION_CONFLICT && lun->target_port)
+			fenced(lun, cmd, now);
 		finish_at(lun, cmd, now);
 		break;
 	case RDP_V_PATH_ERROR:

@@ -216,6 +216,12 @@ static void answer(struct fake_dev *d, struct rdp_req *req)
 	case FAKE_BUSY:
 		req->res.status = RDP_SAM_BUSY;
 		return;
+	case FAKE_FENCED:
+		if (req->cdb[0] == 0x2a) {
+			req->res.status = RDP_SAM_RESERVATION_CONFLICT;
+			return;
+		}
+		break;
 	case FAKE_STANDBY:
 		set_sense(req, 0x02, 0x04, 0x0b);
 		return;

@@ -14,6 +14,8 @@ enum fake_mode {
 	FAKE_OPEN_FAILS,   /* open() and submit() say ENXIO */
 	FAKE_STANDBY,	   /* CHECK CONDITION 02/04/0B (ALUA standby) to everything async */
 	FAKE_HANG,	   /* holds requests: only fake_timeout_dev() returns them (DID_TIME_OUT) */
+	FAKE_FENCED,	   /* RESERVATION CONFLICT to WRITE(10), as a LUN whose write-exclusive
+			    * reservation no longer lists this initiator (fence_scsi); reads work */
 };
 
 struct fake_dev {

@@ -1364,6 +1364,58 @@ static void test_target_port_no_path(void)
 	}
 }
 
+/* Fenced (fence_scsi removed this gateway's key from the backing LUN): its WRITEs end in
+ * RESERVATION CONFLICT on every path. The only port passes that on, as the LUN's answer. One of
+ * several gateways answers 02/04/0C instead, so that the host's multipath sends the write through
+ * another gateway rather than failing it (a Linux host takes a conflict for the I/O's own error,
+ * not the path's), and shows its group unavailable for 10 s after the last conflict. Either way
+ * the write is not re-sent on the other path (the LUN refused it; it did not run), no path is
+ * failed, and reads go on. */
+static void test_target_port_fenced(void)
+{
+	for (unsigned int port = 0; port <= 2; port += 2) {
+		struct fake_dev *a, *b;
+		struct rdp_lun *lun = open_two_port(&a, &b, port, port ? 2 : 1);
+		struct tcmd t;
+
+		a->mode = b->mode = FAKE_FENCED;
+		tcmd_init(&t, 0x2a, 0, 8);
+		rdp_lun_submit(lun, &t.c);
+		while (fake_complete_all())
+			;
+		g_assert_true(t.done);
+		g_assert_cmpuint(a->by_opcode[0x2a] + b->by_opcode[0x2a], ==, 1);
+		if (port) {
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_CHECK_CONDITION);
+			g_assert_cmpuint(t.c.sense[2] & 0x0f, ==, 0x02);
+			g_assert_cmpuint(t.c.sense[12], ==, 0x04);
+			g_assert_cmpuint(t.c.sense[13], ==, 0x0c);
+		} else {
+			g_assert_cmpuint(t.c.status, ==, RDP_SAM_RESERVATION_CONFLICT);
+		}
+		g_assert_cmpuint(rdp_lun_stats(lun)->failovers, ==, 0);
+		tcmd_init(&t, 0x28, 0, 8);
+		rdp_lun_submit(lun, &t.c);
+		fake_complete_all();
+		g_assert_true(t.done);
+		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+		if (port) {
+			for (int later = 0; later < 3; later++) {
+				tcmd_rtpg(&t, false, 512, 512);
+				submit_here(lun, &t);
+				g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
+				g_assert_cmpuint(t.buf[4], ==, RDP_ALUA_AO);
+				g_assert_cmpuint(t.buf[16], ==,
+						 later < 2 ? RDP_ALUA_UNAVAILABLE : RDP_ALUA_AO);
+				fake_now += 6 * SEC; /* 6 s, 12 s after the conflict */
+				rdp_lun_tick(lun);
+				fake_complete_all();
+			}
+		}
+		fake_lun_close(lun);
+	}
+}
+
 /* A spec a program fills itself is held to the configuration's rules. */
 static void test_target_port_bad_spec(void)
 {
@@ -2064,6 +2116,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/lun/target-port/rtpg", test_target_port_rtpg);
 	g_test_add_func("/lun/target-port/rtpg-single-port", test_target_port_rtpg_single);
 	g_test_add_func("/lun/target-port/no-path", test_target_port_no_path);
+	g_test_add_func("/lun/target-port/fenced", test_target_port_fenced);
 	g_test_add_func("/lun/target-port/bad-spec", test_target_port_bad_spec);
 	g_test_add_func("/lun/target-port/reload-keeps", test_target_port_reload_keeps);
 	g_test_add_func("/lun/xcopy-refused", test_xcopy_refused);
