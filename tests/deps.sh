@@ -10,7 +10,8 @@ RDP_BUILD_PKGS="$RDP_BUILD_PKGS abigail-tools"
 RDP_BUILD_PKGS="$RDP_BUILD_PKGS dpkg-dev debhelper fakeroot lintian dbus"
 # the VM and what runs inside it (the guest sees this machine's root read-only)
 RDP_VM_PKGS="qemu-system-x86 linux-image-amd64 busybox-static cpio gzip kmod iproute2 targetcli-fb
- python3-dbus dbus sg3-utils fio open-iscsi libiscsi-bin multipath-tools systemd bc"
+ python3-dbus dbus sg3-utils fio open-iscsi libiscsi-bin multipath-tools systemd bc
+ resource-agents"
 
 rdp_install_deps() {
 	local missing=() p
