@@ -417,8 +417,14 @@ static void served_keep_port(uint32_t minor, const char *uio_name, struct rdp_lu
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) err = NULL;
 
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err))
-		return; /* never served by a daemon since boot (or since its removal) */
+	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &err)) {
+		/* none: never served by a daemon since boot (or since its removal) */
+		if (!g_error_matches(err, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			g_warning("%s: cannot read %s (%s): serving it as configured, which may "
+				  "not be the target port its initiators know",
+				  uio_name, path, err->message);
+		return;
+	}
 	g_autofree char *name = g_key_file_get_string(kf, SERVED_GROUP, "uio_name", NULL);
 	guint64 port = g_key_file_get_uint64(kf, SERVED_GROUP, "target_port", &err);
 	guint64 ports = err ? 0 : g_key_file_get_uint64(kf, SERVED_GROUP, "target_ports", &err);
@@ -457,11 +463,11 @@ static void served_record(const struct rdp_dev *dev, const struct rdp_lun_spec *
 			  dev->name, path, err->message);
 }
 
-static void served_forget(const struct rdp_dev *dev)
+static void served_forget(uint32_t minor, const char *name)
 {
-	g_autofree char *path = runtime_path(dev->minor, SERVED_GROUP);
+	g_autofree char *path = runtime_path(minor, SERVED_GROUP);
 	if (unlink(path) < 0 && errno != ENOENT)
-		g_warning("%s: cannot remove %s: %s", dev->name, path, g_strerror(errno));
+		g_warning("%s: cannot remove %s: %s", name, path, g_strerror(errno));
 }
 
 /* The marker for this device, removed as it is read. false when there is none that fits. */
@@ -692,7 +698,7 @@ static void attach_done(GObject *source, GAsyncResult *res, gpointer data)
 	g_free(a);
 }
 
-struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
+struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor, bool adopting,
 					  const struct rdp_config *cfg, rdp_dev_luns_fn luns,
 					  rdp_dev_ready_fn ready, void *ud, GError **err)
 {
@@ -710,7 +716,10 @@ struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
 	}
 	g_free(spec->name);
 	spec->name = g_strdup(nm.dev_name);
-	served_keep_port(minor, uio_name, spec);
+	if (adopting)
+		served_keep_port(minor, uio_name, spec);
+	else /* a new device: a record of this minor is of one removed out of our sight */
+		served_forget(minor, uio_name);
 
 	struct rdp_dev *dev = g_new0(struct rdp_dev, 1);
 	dev->fd = -1;
@@ -778,7 +787,7 @@ void rdp_dev_remove(struct rdp_dev *dev)
 {
 	rdp_dev_log_summary(dev);
 	dev->removed = true;
-	served_forget(dev); /* a device re-created with this name is served as then configured */
+	served_forget(dev->minor, dev->name); /* a re-created device is served as configured */
 	if (dev->uio_source) {
 		g_source_remove(dev->uio_source);
 		dev->uio_source = 0;

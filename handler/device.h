@@ -20,8 +20,10 @@ struct rdp_dev_attach;
  * LUN served already (luns(ud)), here; then, in a worker thread, open and probe the backing
  * paths; then, back on the loop, check again that no other LUN took a device meanwhile, check
  * the backstore size, map the ring and start serving it, and call ready. NULL (and err) when
- * it is refused before the probes; ready is not called then. */
-struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor,
+ * it is refused before the probes; ready is not called then. adopting: the device was live
+ * before this daemon started (found at start, not announced by the kernel), so it keeps the
+ * target port it was served as, when recorded; a new one is served as configured. */
+struct rdp_dev_attach *rdp_dev_open_async(const char *uio_name, uint32_t minor, bool adopting,
 					  const struct rdp_config *cfg, rdp_dev_luns_fn luns,
 					  rdp_dev_ready_fn ready, void *ud, GError **err);
 /* The device went away while it was being attached: ready gets NULL and an error. */

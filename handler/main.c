@@ -180,7 +180,10 @@ static int attach_start(struct daemon *d, const char *uio_name, uint32_t minor, 
 	at->d = d;
 	at->minor = minor;
 	at->uio_name = g_strdup(uio_name);
-	at->a = rdp_dev_open_async(uio_name, minor, d->cfg, attach_luns, attach_ready, at, &err);
+	/* the kernel announces a new device (answered later); the start's scan finds live ones */
+	bool adopting = !answer_later;
+	at->a = rdp_dev_open_async(uio_name, minor, adopting, d->cfg, attach_luns, attach_ready, at,
+				   &err);
 	if (!at->a) {
 		g_warning("refusing %s: %s", uio_name, err->message);
 		g_free(at->uio_name);

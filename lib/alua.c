@@ -319,6 +319,17 @@ static void port_designator(uint8_t *d, unsigned int type, uint16_t id)
 	sg_put_unaligned_be16(id, d + DESC_HDR + 2);
 }
 
+const char *rdp_target_port_problem(unsigned int port, unsigned int ports)
+{
+	if (ports > RDP_TARGET_PORTS_MAX)
+		return "more target ports than " G_STRINGIFY(RDP_TARGET_PORTS_MAX);
+	if (port > ports)
+		return "target_port is not one of the target_ports";
+	if (!port && ports > 1)
+		return "target_ports > 1 needs this gateway's target_port";
+	return NULL;
+}
+
 size_t rdp_alua_vpd83_add_port(uint8_t *page, size_t len, size_t size, uint16_t port)
 {
 	size_t end;

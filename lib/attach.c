@@ -266,17 +266,6 @@ int rdp_device_wwid(const struct rdp_env *env, const char *dev, char *wwid, size
 	return 0;
 }
 
-const char *rdp_target_port_problem(unsigned int port, unsigned int ports)
-{
-	if (ports > RDP_TARGET_PORTS_MAX)
-		return "more target ports than " G_STRINGIFY(RDP_TARGET_PORTS_MAX);
-	if (port > ports)
-		return "target_port is not one of the target_ports";
-	if (!port && ports > 1)
-		return "target_ports > 1 needs this gateway's target_port";
-	return NULL;
-}
-
 /* The configuration's rule (config.c), for a spec a program filled itself. */
 static bool target_port_ok(const struct rdp_lun_spec *spec, GError **err)
 {

@@ -200,13 +200,23 @@ static inline bool rdp_path_usable(const struct rdp_path *p)
 	return p->state == RDP_PATH_ACTIVE && p->bctx;
 }
 /* Whether any path of lun could take a command now (whatever group it is in). */
-bool rdp_lun_any_usable(const struct rdp_lun *lun);
+static inline bool rdp_lun_any_usable(const struct rdp_lun *lun)
+{
+	for (unsigned int i = 0; i < lun->npaths; i++)
+		if (rdp_path_usable(lun->paths[i]))
+			return true;
+	return false;
+}
 /* How long after the last RESERVATION CONFLICT one of several gateways calls its port
  * unavailable: the host's multipath stops choosing it meanwhile, then tries it again. */
 #define RDP_FENCED_HOLD_MS 10000
 /* Whether one of several gateways can serve the LUN: a usable path, and no RESERVATION
- * CONFLICT in the last RDP_FENCED_HOLD_MS (lun.c). Its RTPG says so (frontend.c). */
-bool rdp_lun_port_available(const struct rdp_lun *lun);
+ * CONFLICT in the last RDP_FENCED_HOLD_MS (lun.c, fenced). Its RTPG says so (frontend.c). */
+static inline bool rdp_lun_port_available(const struct rdp_lun *lun)
+{
+	return rdp_lun_any_usable(lun) &&
+	       (!lun->fenced_ns || rdp_now(lun) - lun->fenced_ns >= rdp_ms_ns(RDP_FENCED_HOLD_MS));
+}
 
 /* luns.c: the number of the character device dev names (through symlinks); 0 when it names
  * none. */

@@ -118,11 +118,12 @@ static void req_done(struct rdp_req *req);
 static void fail_no_path(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	lun->st.no_path_failed++;
-	/* documented in docs/commands.md. The only port: NOT READY, LOGICAL UNIT COMMUNICATION
-	 * FAILURE. One of several gateways: NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT
-	 * IN UNAVAILABLE STATE, as its RTPG says then (frontend.c): the host's multipath takes it
-	 * for this port's failure and re-issues the command through another gateway. */
-	if (lun->target_port)
+	/* documented in docs/commands.md. The only port, or a path left but the retries spent:
+	 * NOT READY, LOGICAL UNIT COMMUNICATION FAILURE. One of several gateways without a usable
+	 * path: NOT READY, LOGICAL UNIT NOT ACCESSIBLE, TARGET PORT IN UNAVAILABLE STATE, as its
+	 * RTPG says then (frontend.c): the host's multipath takes it for this port's failure and
+	 * re-issues the command through another gateway. */
+	if (lun->target_port && !rdp_lun_port_available(lun))
 		rdp_cmd_set_sense(cmd, 0x02, 0x04, 0x0c);
 	else
 		rdp_cmd_set_sense(cmd, 0x02, 0x08, 0x00);
@@ -298,12 +299,6 @@ static void fenced(struct rdp_lun *lun, struct rdp_cmd *cmd, uint64_t now)
 			  lun->name, cmd->cdb[0], lun->target_port, RDP_FENCED_HOLD_MS / 1000,
 			  lun->conflicts);
 	rdp_cmd_set_sense(cmd, 0x02, 0x04, 0x0c);
-}
-
-bool rdp_lun_port_available(const struct rdp_lun *lun)
-{
-	return rdp_lun_any_usable(lun) &&
-	       (!lun->fenced_ns || rdp_now(lun) - lun->fenced_ns >= rdp_ms_ns(RDP_FENCED_HOLD_MS));
 }
 
 /* No path of the group can take cmd now or ever: ILLEGAL REQUEST, INVALID FIELD IN CDB, what
@@ -553,6 +548,15 @@ void rdp_lun_submit(struct rdp_lun *lun, struct rdp_cmd *cmd)
 {
 	uint64_t now = cmd_start(lun, cmd);
 	if (rdp_frontend_emulate(lun, cmd)) {
+		finish_at(lun, cmd, now);
+		return;
+	}
+	if (lun->target_port && lun->fenced_ns &&
+	    now - lun->fenced_ns < rdp_ms_ns(RDP_FENCED_HOLD_MS)) {
+		/* fenced, as RTPG says: an unavailable port fails TEST UNIT READY and media
+		 * commands (SPC-4 5.15.2.4.5), so the host's path checker keeps the path down
+		 * until the hold ends, rather than reinstating it for writes to fail again */
+		rdp_cmd_set_sense(cmd, 0x02, 0x04, 0x0c);
 		finish_at(lun, cmd, now);
 		return;
 	}

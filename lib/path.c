@@ -86,14 +86,6 @@ void rdp_path_error(struct rdp_path *p, const char *reason)
 		rdp_checker_check_all_soon(lun);
 }
 
-bool rdp_lun_any_usable(const struct rdp_lun *lun)
-{
-	for (unsigned int i = 0; i < lun->npaths; i++)
-		if (rdp_path_usable(lun->paths[i]))
-			return true;
-	return false;
-}
-
 int rdp_path_admin_fail(struct rdp_path *p)
 {
 	p->admin_failed = true;

@@ -1365,12 +1365,14 @@ static void test_target_port_no_path(void)
 }
 
 /* Fenced (fence_scsi removed this gateway's key from the backing LUN): its WRITEs end in
- * RESERVATION CONFLICT on every path. The only port passes that on, as the LUN's answer. One of
- * several gateways answers 02/04/0C instead, so that the host's multipath sends the write through
- * another gateway rather than failing it (a Linux host takes a conflict for the I/O's own error,
- * not the path's), and shows its group unavailable for 10 s after the last conflict. Either way
- * the write is not re-sent on the other path (the LUN refused it; it did not run), no path is
- * failed, and reads go on. */
+ * RESERVATION CONFLICT on every path. The only port passes that on, as the LUN's answer, and
+ * reads go on. One of several gateways answers 02/04/0C instead, so that the host's multipath
+ * sends the write through another gateway rather than failing it (a Linux host takes a conflict
+ * for the I/O's own error, not the path's), and for 10 s after the last conflict shows its group
+ * unavailable and fails what an unavailable port fails (TEST UNIT READY, reads) with 02/04/0C
+ * without sending it, so the host's checker does not bring the path back meanwhile; INQUIRY
+ * and RTPG are still answered. Either way the write is not re-sent on the other path (the LUN
+ * refused it; it did not run) and no path is failed. */
 static void test_target_port_fenced(void)
 {
 	for (unsigned int port = 0; port <= 2; port += 2) {
@@ -1394,23 +1396,46 @@ static void test_target_port_fenced(void)
 			g_assert_cmpuint(t.c.status, ==, RDP_SAM_RESERVATION_CONFLICT);
 		}
 		g_assert_cmpuint(rdp_lun_stats(lun)->failovers, ==, 0);
-		tcmd_init(&t, 0x28, 0, 8);
-		rdp_lun_submit(lun, &t.c);
-		fake_complete_all();
-		g_assert_true(t.done);
-		g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
-		if (port) {
-			for (int later = 0; later < 3; later++) {
+		for (int later = 0; later < 3; later++) {
+			bool held = port && later < 2;
+			unsigned int reads = a->by_opcode[0x28] + b->by_opcode[0x28];
+			unsigned int turs = a->by_opcode[0x00] + b->by_opcode[0x00];
+			tcmd_init(&t, 0x28, 0, 8);
+			rdp_lun_submit(lun, &t.c);
+			fake_complete_all();
+			g_assert_true(t.done);
+			struct tcmd u;
+			tcmd_init(&u, 0x00, 0, 0);
+			u.c.cdb_len = 6;
+			memset(u.c.cdb + 1, 0, 5);
+			rdp_lun_submit(lun, &u.c);
+			fake_complete_all();
+			g_assert_true(u.done);
+			for (struct tcmd *c = &t; c; c = c == &t ? &u : NULL) {
+				if (!held) {
+					g_assert_cmpuint(c->c.status, ==, RDP_SAM_GOOD);
+					continue;
+				}
+				g_assert_cmpuint(c->c.status, ==, RDP_SAM_CHECK_CONDITION);
+				g_assert_cmpuint(c->c.sense[2] & 0x0f, ==, 0x02);
+				g_assert_cmpuint(c->c.sense[12], ==, 0x04);
+				g_assert_cmpuint(c->c.sense[13], ==, 0x0c);
+			}
+			g_assert_cmpuint(a->by_opcode[0x28] + b->by_opcode[0x28], ==,
+					 reads + (held ? 0 : 1));
+			g_assert_cmpuint(a->by_opcode[0x00] + b->by_opcode[0x00], >=,
+					 turs + (held ? 0 : 1));
+			if (port) {
 				tcmd_rtpg(&t, false, 512, 512);
 				submit_here(lun, &t);
 				g_assert_cmpuint(t.c.status, ==, RDP_SAM_GOOD);
 				g_assert_cmpuint(t.buf[4], ==, RDP_ALUA_AO);
 				g_assert_cmpuint(t.buf[16], ==,
-						 later < 2 ? RDP_ALUA_UNAVAILABLE : RDP_ALUA_AO);
-				fake_now += 6 * SEC; /* 6 s, 12 s after the conflict */
-				rdp_lun_tick(lun);
-				fake_complete_all();
+						 held ? RDP_ALUA_UNAVAILABLE : RDP_ALUA_AO);
 			}
+			fake_now += 6 * SEC; /* 6 s, 12 s after the conflict */
+			rdp_lun_tick(lun);
+			fake_complete_all();
 		}
 		fake_lun_close(lun);
 	}

@@ -40,8 +40,12 @@ target_ports = 2
 no_path_retry = fail
 cmd_timeout = 3
 EOT
-# a second boot keeps the first one's log
-[[ ! -s $RDP_LOG ]] || mv -f "$RDP_LOG" "${RDP_LOG%.log}.boot1.log"
+# a later boot keeps the earlier ones' logs (boot1, boot2...)
+if [[ -s $RDP_LOG ]]; then
+	b=1
+	while [[ -e ${RDP_LOG%.log}.boot$b.log ]]; do b=$((b + 1)); done
+	mv "$RDP_LOG" "${RDP_LOG%.log}.boot$b.log"
+fi
 rdp_start --config /tmp/rdp.conf
 target=iqn.2003-01.org.linux-iscsi.rdp-gw$n:lun0
 "$RDP_SRC/examples/iscsi-export" --wwid "$WWN" --name lun0 --size 192M --target "$target" \
@@ -54,10 +58,12 @@ vm_log "$me ready: $target on $(ha_gateway_ip "$n"):3260"
 
 # san_state offline|running: both paths to the shared LUN fail at once, or work again
 san_state() {
-	local w
+	local w n=0
 	for w in $(grep -lx "$WWN" /sys/class/scsi_generic/sg*/device/wwid); do
 		echo "$1" >"${w%/wwid}/state" || vm_fail "$me: cannot set ${w%/wwid} $1"
+		n=$((n + 1))
 	done
+	((n >= 2)) || vm_fail "$me: $n paths to $WWN set $1, not 2"
 }
 answer() { ha_say "$me.$1.done" "${2-}"; vm_log "$me: $1 done ${2-}"; }
 until ha_take "$me.stop"; do

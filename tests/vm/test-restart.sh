@@ -76,7 +76,8 @@ vm_targetcli >/dev/null <<EOT
 /backstores/user:rdp create name=lun0 size=128M cfgstring=wwid=$WWID
 /loopback/$RDP_LOOP_WWN/luns create /backstores/user:rdp/lun0
 EOT
-vm_wait 60 test "$(tpgs)" = 1 || vm_fail "lun0 re-created is not served as port 2 of 2 (TPGS $(tpgs))"
+_tpgs_is() { [[ $(tpgs) == "$1" ]]; }
+vm_wait 60 _tpgs_is 1 || vm_fail "lun0 re-created is not served as port 2 of 2 (TPGS $(tpgs))"
 vm_log "a restart kept lun0 as the only port; re-created, it is port 2 of 2"
 RDP_PID=$(pgrep -x tcmu-rdpd)
 echo "RESULT restart: 2 kill -9 + 2 SIGTERM, each restarted; $figures; ring resets $resets (after kill -9), clean resumes $resumed"
