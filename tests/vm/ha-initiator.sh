@@ -156,23 +156,28 @@ dm=$(basename "$(realpath "/dev/mapper/$(dmsetup ls --target multipath | cut -f1
 vm_log "multipath map /dev/$dm over /dev/${DISK[1]} (gw1) and /dev/${DISK[2]} (gw2)"
 
 # --- the load and the failures --------------------------------------------------------------------
-# good_ios_of DISK: the reads and writes the disk completed, less those that ended in error (the
-# block layer counts both; the SCSI midlayer counts the failed ones in ioerr_cnt)
+# good_ios_of DISK: the commands the disk's SCSI device completed (iodone_cnt: those that
+# reached it, the path checker's TEST UNIT READYs included), less those that ended in error
+# (ioerr_cnt); requests failed before they reached the device (path offline, ALUA state) are in
+# neither
 good_ios_of() {
-	local ios err
-	ios=$(awk '{ print $1 + $5 }' "/sys/block/$1/stat")
+	local done err
+	done=$(<"/sys/block/$1/device/iodone_cnt")
 	err=$(<"/sys/block/$1/device/ioerr_cnt")
-	echo $((ios - err))
+	echo $((done - err))
 }
-# carries N SECS: wait until gateway N's disk completes 20 more commands without error (the map
-# uses it again, and it works)
+# carries N SECS: wait until gateway N's disk completes 50 more commands without error and its
+# path is active in the map (the map uses it again, and it works; the checker's TURs, one per
+# polling interval, cannot make up 50 in this time)
 carries() {
 	local n=$1 before
 	before=$(good_ios_of "${DISK[$n]}")
-	vm_wait "$2" _more_ios "${DISK[$n]}" "$((before + 20))" ||
+	vm_wait "$2" _carries "${DISK[$n]}" "$((before + 50))" ||
 		vm_fail "gw$n carries no I/O after $2 s: $(multipath -ll 2>&1)"
 }
-_more_ios() { (($(good_ios_of "$1") >= $2)); }
+_carries() {
+	(($(good_ios_of "$1") >= $2)) && multipath -ll 2>/dev/null | grep -q " $1 .*active ready running"
+}
 ask() { ha_say "$1"; ha_wait_for "$1.done" "$2"; rm -f "$VMOUT/$1.done"; }
 phase_begin() { PHASE=$1; PHASE_T0=$EPOCHREALTIME; vm_log "--- $1: gw1 fails"; }
 phase_end() {
